@@ -1,0 +1,80 @@
+"""Crash-safe file writing: everything goes to a temporary name in the same folder, then is renamed.
+
+A killed process therefore never leaves a file that later reads as complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from head360.errors import Head360Error
+
+
+def ensure_writable_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` (and parents) and check that files can be written there."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise Head360Error(f"cannot write to folder '{path}': {e.strerror or e}; choose another --out") from e
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path next to ``path``; on success rename it over ``path``.
+
+    The temporary name keeps the final suffix so that writers that choose a format by extension work.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise Head360Error(f"cannot create folder '{path.parent}': {e.strerror or e}") from e
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, obj, indent: int | None = None) -> None:
+    write_text(path, json.dumps(obj, indent=indent))
+
+
+def write_image(path: str | os.PathLike, image) -> None:
+    """Write a uint8 image ``[H, W]``, ``[H, W, 3]`` or ``[H, W, 4]`` (PNG/JPEG by suffix) atomically."""
+    from PIL import Image
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format=_pil_format(path.suffix))
+
+
+def _pil_format(suffix: str) -> str:
+    s = suffix.lower()
+    if s in (".jpg", ".jpeg"):
+        return "JPEG"
+    if s == ".webp":
+        return "WEBP"
+    return "PNG"
