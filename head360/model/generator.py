@@ -199,9 +199,13 @@ class Head360Generator(nn.Module):
         shape_code: torch.Tensor,
         blend_weights: torch.Tensor,
         hairstyle: HairstyleSpec = None,
+        texture: torch.Tensor | None = None,
     ) -> Planes:
         """texture_code [B, Zt], shape_code [B, 50], blend_weights [B, 52] (ARKit order), hairstyle:
-        a name / index / None (or one per batch item) -> :class:`Planes`."""
+        a name / index / None (or one per batch item) -> :class:`Planes`.
+
+        texture: optional [B, C, T, T] UV neural texture used instead of the synthesised one (an
+        optimised texture from fitting); the static planes and the style still come from ``t``."""
         b = texture_code.shape[0]
         if shape_code.shape != (b, self.mesh.shape_dim) or blend_weights.shape != (b, NUM_BLENDSHAPES):
             raise Head360Error(
@@ -215,7 +219,8 @@ class Head360Generator(nn.Module):
         cfg = self.config
         cp, p = cfg.plane_channels, cfg.planes.resolution
         style = self.mapping(texture_code)
-        texture = self.texture_synthesis(style)  # [B, C, T, T]
+        if texture is None:
+            texture = self.texture_synthesis(style)  # [B, C, T, T]
         static = self.static_synthesis(style).view(b, 3, cp, p, p)
         vertices = self.mesh.vertices(shape_code, blend_weights)  # [B, V, 3]
         raster = rasterize_six_views(vertices, self.faces, self.uvs, self.faces_uv, p)
