@@ -109,6 +109,24 @@ def _no_space(e: OSError) -> bool:
     return getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
 
 
+def _as_disk_error(e: BaseException) -> OSError | None:
+    """The OSError behind a failed write: itself, the cause of a Head360Error, or one rebuilt from a
+    safetensors error message (safetensors reports "No space left on device (os error 28)" as text)."""
+    if isinstance(e, OSError):
+        return e
+    cause = e.__cause__
+    if isinstance(cause, OSError):
+        return cause
+    text = str(e)
+    if "No space left on device" in text or "os error 28" in text:
+        return OSError(errno.ENOSPC, "No space left on device")
+    if "Disk quota exceeded" in text or "os error 122" in text:
+        return OSError(errno.EDQUOT, "Disk quota exceeded")
+    if isinstance(e, Head360Error) or type(e).__name__ == "SafetensorError":
+        return OSError(errno.EIO, text)
+    return None
+
+
 class RunDir:
     """The files of one training run (see the module docstring)."""
 
@@ -157,11 +175,19 @@ class RunDir:
         write_state,
         record: dict,
         keep: int = 2,
+        expected_bytes: int = 0,
     ) -> Path:
         """Write one checkpoint: ``write_generator(path)``, ``write_state(path)`` into a new step folder,
         then point latest.json at it, refresh RUN/checkpoint.safetensors and drop older step folders
-        (the newest ``keep`` stay). Out of disk space -> Head360Error, the previous checkpoint intact."""
+        (the newest ``keep`` stay). Out of disk space (checked first against ``expected_bytes``, and
+        caught while writing) -> Head360Error, the previous checkpoint intact."""
         folder = self.root / "checkpoints" / f"step-{step:08d}"
+        try:
+            free = shutil.disk_usage(self.root).free
+        except OSError:
+            free = None
+        if free is not None and expected_bytes and free < expected_bytes + (16 << 20):
+            self._raise_save_error(OSError(errno.ENOSPC, "No space left on device"))
         try:
             if folder.exists():
                 shutil.rmtree(folder)
@@ -169,14 +195,11 @@ class RunDir:
             write_generator(folder / "generator.safetensors")
             write_state(folder / "state.safetensors")
             write_json(self.latest_path, {**record, "dir": str(folder.relative_to(self.root))}, indent=1)
-        except OSError as e:
+        except Exception as e:
             shutil.rmtree(folder, ignore_errors=True)
-            self._raise_save_error(e)
-        except Head360Error as e:
-            shutil.rmtree(folder, ignore_errors=True)
-            cause = e.__cause__
-            if isinstance(cause, OSError) and _no_space(cause):
-                self._raise_save_error(cause)
+            error = _as_disk_error(e)
+            if error is not None:
+                self._raise_save_error(error)
             raise
         try:
             self._publish(folder / "generator.safetensors")
@@ -216,12 +239,15 @@ class RunDir:
 
 
 def save_state_file(path: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
-    from safetensors.torch import save_file
+    """Serialise in memory, then write with plain file I/O (so a full disk raises OSError ENOSPC)."""
+    from safetensors.torch import save
 
     meta = {"format": STATE_FORMAT, "state": json.dumps(state)}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+    data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata=meta)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def load_state_file(path: Path) -> tuple[dict[str, torch.Tensor], dict]:

@@ -177,7 +177,8 @@ class Trainer:
             tcfg = train_config_from_dict(state["train_config"])
             if opts.batch is not None and opts.batch != tcfg.batch:
                 raise Head360Error(f"this run trains with --batch {tcfg.batch}; resume it with that batch size")
-            tcfg = replace(tcfg, **{k: v for k, v in self._overrides().items() if k != "batch"}).validate()
+            changes = {k: v for k, v in self._overrides().items() if k != "batch" and v is not None}
+            tcfg = replace(tcfg, **changes).validate()
             gcfg = config_from_dict(state["generator_config"])
         else:
             tcfg = make_train_config(opts.preset, **self._overrides())
@@ -263,8 +264,10 @@ class Trainer:
         }
         self.lpips = None
         self._stop_reason: str | None = None
-        self._step_seconds = None
+        self._recent_steps: list[float] = []
+        self._first_step = 0.0
         self._save_seconds = 3.0
+        self._sample_seconds = 2.0
         self.last_checkpoint: Path | None = None
         self.logger = RunLogger(self.run.root, False, False)
 
@@ -351,11 +354,17 @@ class Trainer:
             return None
         return self.opts.started_at + 60.0 * self.opts.max_minutes
 
-    def _time_left_ok(self, deadline: float | None) -> bool:
+    def _step_estimate(self) -> float:
+        """Typical seconds per step: the median of the last few (a stage's first step, which also
+        starts the data loader and warms caches up, counts only until others exist)."""
+        recent = self._recent_steps[-9:]
+        return float(np.median(recent)) if recent else self._first_step
+
+    def _time_left_ok(self, deadline: float | None, extra: float = 0.0) -> bool:
+        """Whether one more step (+ ``extra`` seconds) and the final checkpoint still fit before ``deadline``."""
         if deadline is None:
             return True
-        step = self._step_seconds if self._step_seconds is not None else 0.0
-        return time.monotonic() + 1.5 * step + 1.5 * self._save_seconds + 2.0 < deadline
+        return time.monotonic() + 1.5 * self._step_estimate() + extra + 1.5 * self._save_seconds + 2.0 < deadline
 
     # --- main loop -------------------------------------------------------------------------------------
     def train(self) -> TrainResult:
@@ -377,39 +386,44 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = self.tcfg.tf32
             torch.backends.cudnn.allow_tf32 = self.tcfg.tf32
         previous = self._install_signals()
-        global_deadline = self._deadline()
-        saved_step = self.step
         try:
-            for i, s in enumerate(stages):
-                stage_deadline = None
-                if global_deadline is not None:
-                    rest = stages[i:]
-                    fractions = [self.tcfg.stage_time_fractions[x - 1] for x in rest]
-                    share = fractions[0] / sum(fractions) if sum(fractions) > 0 else 1.0 / len(rest)
-                    stage_deadline = time.monotonic() + (global_deadline - time.monotonic()) * share
-                    if i == len(stages) - 1:
-                        stage_deadline = global_deadline
-                outcome = self._run_stage(s, budgets[s], stage_deadline, global_deadline, i == len(stages) - 1)
-                if self.step != saved_step or outcome == "finished":
-                    self.save_checkpoint()
-                    saved_step = self.step
-                if outcome != "finished" or self._stop_reason is not None:
-                    break
-            stopped = self._stop_reason or "done"
+            stopped = self._train_stages(stages, budgets)
+            if self.ctx.enabled:
+                digests = self.ctx.gather_strings(parameters_digest([self.model, self.ema, self.D]))
+                same = len(set(digests)) == 1
+                self.logger.event("ranks_in_sync", self.step, digests=digests, same=same)
+                if not same:
+                    raise Head360Error(f"the {self.ctx.world} processes ended with different weights ({digests})")
+            self.logger.event("stopped", self.step, stage=self.stage, reason=stopped)
+        except BaseException as e:
+            self.logger.event("failed", self.step, stage=self.stage, error=f"{type(e).__name__}: {e}"[:500])
+            raise
         finally:
             for sig, h in previous.items():
                 signal.signal(sig, h)
-            self.logger.close_bar()
-        if self.ctx.enabled:
-            digests = self.ctx.gather_strings(parameters_digest([self.model, self.ema, self.D]))
-            same = len(set(digests)) == 1
-            self.logger.event("ranks_in_sync", self.step, digests=digests, same=same)
-            if not same:
-                self.logger.close()
-                raise Head360Error(f"the {self.ctx.world} processes ended with different weights ({digests})")
-        self.logger.event("stopped", self.step, stage=self.stage, reason=stopped)
-        self.logger.close()
+            self.logger.close()
         return TrainResult(self.step, self.stage, stopped, self.last_checkpoint, self)
+
+    def _train_stages(self, stages: list[int], budgets: dict[int, int]) -> str:
+        """Run the stages in order; returns why training stopped ('done', 'time limit', 'signal')."""
+        global_deadline = self._deadline()
+        saved_step = self.step
+        for i, s in enumerate(stages):
+            last = i == len(stages) - 1
+            stage_deadline = None
+            if global_deadline is not None:
+                fractions = [self.tcfg.stage_time_fractions[x - 1] for x in stages[i:]]
+                share = fractions[0] / sum(fractions) if sum(fractions) > 0 else 1.0 / len(fractions)
+                now = time.monotonic()
+                stage_deadline = global_deadline if last else now + (global_deadline - now) * share
+            outcome = self._run_stage(s, budgets[s], stage_deadline, global_deadline, last)
+            if self.step != saved_step or outcome == "finished":
+                self.save_checkpoint()
+                saved_step = self.step
+            if outcome != "finished" or self._stop_reason is not None:
+                break
+        self.logger.close_bar()
+        return self._stop_reason or "done"
 
     def _run_stage(self, stage: int, steps: int, stage_deadline, global_deadline, last_stage: bool) -> str:
         """Train ``stage`` until its step budget or deadline; 'finished' or 'stopped'."""
@@ -430,7 +444,7 @@ class Trainer:
             self._finish_stage(stage)
             return "finished"
         trainable = set_stage_trainable(self.model, stage)
-        g_net = self._wrap(self.model, find_unused=(stage == 1))
+        g_net = self._wrap(self.model, find_unused=(stage == 1)) if stage < 3 else None
         if stage == 3:
             refine_net = self._wrap(self.model.generator.refine)
             d_net = self._wrap(MultiscaleDiscriminatorStep(self.refine_D))
@@ -490,7 +504,10 @@ class Trainer:
                     sums[k] = sums[k] + v if k in sums else v.clone()
                 count += 1
                 dt = time.monotonic() - t0
-                self._step_seconds = dt if self._step_seconds is None else 0.9 * self._step_seconds + 0.1 * dt
+                if self.stage_done[stage] - start_batches == 1:
+                    self._first_step = dt  # also started the data loader: kept apart
+                else:
+                    self._recent_steps = (self._recent_steps + [dt])[-20:]
                 self.positions[stage] = sampler.position_after(self.stage_done[stage] - start_batches)
                 self.logger.advance()
                 if self.step % tcfg.log_every == 0 or self.stage_done[stage] == steps:
@@ -502,10 +519,13 @@ class Trainer:
                         sum(self.stage_images.values()),
                     )  # fmt: skip
                     sums, count, t_log = {}, 0, time.monotonic()
-                if self.step % tcfg.sample_every == 0:
-                    self.write_samples()
+                if self.step % tcfg.sample_every == 0 and self._time_left_ok(stage_deadline, self._sample_seconds):
+                    self.write_samples()  # main process only; skipped when the time limit is near
                 if self.step % tcfg.checkpoint_every == 0 and self.stage_done[stage] < steps:
-                    self.save_checkpoint()
+                    # skipped (on every rank alike) when the stage is about to end with its own checkpoint
+                    (near_end,) = ctx.any_flags([not self._time_left_ok(stage_deadline, self._save_seconds)])
+                    if not near_end:
+                        self.save_checkpoint()
         finally:
             del iterator
         if outcome == "finished":
@@ -686,7 +706,9 @@ class Trainer:
     def write_samples(self) -> None:
         if not self.ctx.is_main:
             return
+        t0 = time.monotonic()
         self.logger.samples(self.step, self.stage, self.sample_grid())
+        self._sample_seconds = time.monotonic() - t0
 
     # --- checkpoints --------------------------------------------------------------------------------------
     def subject_table(self):
@@ -772,6 +794,17 @@ class Trainer:
         torch.distributed.all_gather_object(out, payload)
         return [({k: torch.from_numpy(np.asarray(v)) for k, v in t.items()}, j) for t, j in out]
 
+    def _checkpoint_bytes(self, state_tensors: dict[str, torch.Tensor]) -> int:
+        """Rough size of one checkpoint folder (state + generator file), to check free space first."""
+        mesh = self.model.generator.mesh
+        mesh_bytes = sum(
+            np.asarray(a).nbytes for a in (mesh.mean, mesh.shape_basis, mesh.expr_basis, mesh.expr_shape_basis)
+        )
+        generator = sum(t.numel() * t.element_size() for t in self.ema.generator.state_dict().values())
+        d = sum(t.numel() * t.element_size() for t in self.D.state_dict().values())
+        state = sum(t.numel() * t.element_size() for t in state_tensors.values())
+        return state + generator + d + mesh_bytes
+
     def save_checkpoint(self) -> Path | None:
         """Write the generator checkpoint and the training state (rank 0), crash-safe."""
         from head360.model.checkpoint import save_checkpoint
@@ -788,6 +821,7 @@ class Trainer:
             ),
             lambda p: save_state_file(p, tensors, state),
             {"step": self.step, "stage": self.stage, "completed": sorted(self.completed)},
+            expected_bytes=self._checkpoint_bytes(tensors),
         )  # fmt: skip
         self._save_seconds = max(0.5, time.monotonic() - t0)
         self.last_checkpoint = self.run.checkpoint_path
