@@ -453,14 +453,14 @@ class Trainer:
             if self.lpips is not None:
                 losses_used.append("lpips")
             self.logger.event(
-                "losses_used", self.step, stage=3, losses=losses_used,
+                "losses_used", self.step, stage=3, terms=losses_used,
                 lpips="used" if self.lpips is not None else "unavailable (no LPIPS weights on this machine)",
             )  # fmt: skip
         else:
             refine_net = None
             d_net = self._wrap(DualDiscriminatorStep(self.D))
             used = ["gan_nonsaturating", "l1", "l1_raw", "r1", "density_tv"] + (["code_prior"] if stage == 1 else [])
-            self.logger.event("losses_used", self.step, stage=stage, losses=used)
+            self.logger.event("losses_used", self.step, stage=stage, terms=used)
         start = self.positions.get(stage, (0, 0))
         sampler = ShardedBatchSampler(len(dataset), self.local_batch, ctx.rank, ctx.world, self.opts.seed, stage, start)
         start_batches = self.stage_done[stage]
