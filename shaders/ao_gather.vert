@@ -25,8 +25,8 @@ void main() {
         vec4 r0 = texelFetch(u_lights, ivec2(0, i), 0);
         vec4 r1 = texelFetch(u_lights, ivec2(1, i), 0);
         vec4 r2 = texelFetch(u_lights, ivec2(2, i), 0);
-        // The third row is the depth axis; its xyz is minus the direction towards the light.
-        float w = max(dot(n, -r2.xyz), 0.0);
+        // The third row is the depth axis: its xyz points away from the light (scaled by 1 / radius).
+        float w = max(dot(n, normalize(-r2.xyz)), 0.0);
         if (len == 0.0) w = 1.0;
         if (w <= 0.0) continue;
         vec3 ndc = vec3(dot(r0, p), dot(r1, p), dot(r2, p));

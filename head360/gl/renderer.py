@@ -25,22 +25,28 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 # Importing any module of head360.gl runs head360/gl/__init__.py first, which chooses PyOpenGL's EGL
 # platform before this first `import OpenGL`.
 from OpenGL import GL
-from OpenGL.raw.GL.VERSION.GL_2_0 import glVertexAttribPointer as _raw_vertex_attrib_pointer
 
 from head360.cameras import HEAD_BOX_HALF, Camera
 from head360.errors import Head360Error
+from head360.gl.bake import ambient_occlusion, rasterize_uv
 from head360.gl.context import GLContext, thread_context
+from head360.gl.glutil import (
+    Framebuffer,
+    attribute,
+    compile_program,
+    mat4,
+    srgb_to_linear,
+    uniforms,
+    upload_buffer,
+    vertex_normals,
+)
 from head360.labels import Label
-
-SHADER_DIR = Path(__file__).resolve().parents[2] / "shaders"
-"""GLSL sources (``#version 330 core``), in the repository's ``shaders/`` folder."""
 
 MATERIALS: tuple[str, ...] = ("skin", "hair", "eye", "teeth", "cavity", "plain")
 """Shading models, in the order ``shaders/mesh.frag`` numbers them."""
@@ -154,163 +160,6 @@ class RenderOutput:
     landmarks_visible: np.ndarray | None = None
 
 
-# --- geometry helpers -------------------------------------------------------------------------------
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals: vertices [N, 3], faces [M, 3] -> [N, 3] float32 (0 if isolated)."""
-    v = np.asarray(vertices, dtype=np.float32)
-    f = np.asarray(faces, dtype=np.int64)
-    face_n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])  # length = 2 * area
-    n = np.zeros_like(v)
-    for k in range(3):
-        _scatter_add(n, f[:, k], face_n)
-    length = np.linalg.norm(n, axis=1, keepdims=True)
-    return np.where(length > 0, n / np.maximum(length, 1e-30), 0.0).astype(np.float32)
-
-
-def _scatter_add(out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
-    for c in range(out.shape[1]):
-        out[:, c] += np.bincount(index, weights=values[:, c], minlength=out.shape[0]).astype(out.dtype)
-
-
-def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    c = np.asarray(c, dtype=np.float64)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-# --- GL helpers -------------------------------------------------------------------------------------
-
-
-def _compile_program(ctx: GLContext, vert: str, frag: str) -> int:
-    """Compile and link ``shaders/<vert>`` + ``shaders/<frag>`` once per context."""
-    key = ("program", vert, frag)
-    if key in ctx.cache:
-        return ctx.cache[key]
-    shaders = []
-    for name, kind in ((vert, GL.GL_VERTEX_SHADER), (frag, GL.GL_FRAGMENT_SHADER)):
-        path = SHADER_DIR / name
-        if not path.is_file():
-            raise Head360Error(f"shader '{path}' is missing; run from a complete checkout of Head360 Studio")
-        shader = GL.glCreateShader(kind)
-        GL.glShaderSource(shader, path.read_text())
-        GL.glCompileShader(shader)
-        if not GL.glGetShaderiv(shader, GL.GL_COMPILE_STATUS):
-            log = GL.glGetShaderInfoLog(shader).decode(errors="replace")
-            raise RuntimeError(f"GLSL compile error in {name}: {log}")
-        shaders.append(shader)
-    program = GL.glCreateProgram()
-    for s in shaders:
-        GL.glAttachShader(program, s)
-    GL.glLinkProgram(program)
-    if not GL.glGetProgramiv(program, GL.GL_LINK_STATUS):
-        log = GL.glGetProgramInfoLog(program).decode(errors="replace")
-        raise RuntimeError(f"GLSL link error in {vert}+{frag}: {log}")
-    for s in shaders:
-        GL.glDetachShader(program, s)
-        GL.glDeleteShader(s)
-    ctx.cache[key] = program
-    return program
-
-
-class _Uniforms:
-    """Cached uniform locations of one program."""
-
-    def __init__(self, program: int) -> None:
-        self.program = program
-        self._loc: dict[str, int] = {}
-
-    def __getitem__(self, name: str) -> int:
-        loc = self._loc.get(name)
-        if loc is None:
-            loc = self._loc[name] = GL.glGetUniformLocation(self.program, name)
-        return loc
-
-
-def _uniforms(ctx: GLContext, program: int) -> _Uniforms:
-    key = ("uniforms", program)
-    if key not in ctx.cache:
-        ctx.cache[key] = _Uniforms(program)
-    return ctx.cache[key]
-
-
-def _mat4(m: np.ndarray) -> np.ndarray:
-    """Row-major numpy matrix -> what glUniformMatrix4fv(..., GL_TRUE, ...) expects."""
-    return np.ascontiguousarray(m, dtype=np.float32)
-
-
-def _upload_buffer(target: int, data: np.ndarray, usage: int = GL.GL_STATIC_DRAW, buffer: int | None = None) -> int:
-    if buffer is None:
-        buffer = int(GL.glGenBuffers(1))
-    GL.glBindBuffer(target, buffer)
-    data = np.ascontiguousarray(data)
-    GL.glBufferData(target, data.nbytes, data, usage)
-    return buffer
-
-
-def _attribute(location: int, buffer: int, width: int) -> None:
-    GL.glBindBuffer(GL.GL_ARRAY_BUFFER, buffer)
-    GL.glEnableVertexAttribArray(location)
-    # The raw entry point: PyOpenGL's wrapper keeps the pointer in per-context data keyed by the platform's
-    # current context, which does not exist for a glfw (GLX) context under PYOPENGL_PLATFORM=egl.
-    _raw_vertex_attrib_pointer(location, width, GL.GL_FLOAT, GL.GL_FALSE, 0, ctypes.c_void_p(0))
-
-
-def _texture_2d(width: int, height: int, internal: int, fmt: int, kind: int, filt: int = GL.GL_NEAREST) -> int:
-    tex = int(GL.glGenTextures(1))
-    GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
-    GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, internal, width, height, 0, fmt, kind, None)
-    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, filt)
-    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, filt)
-    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE)
-    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
-    return tex
-
-
-class _Framebuffer:
-    """An FBO with colour attachments (internal, format, type) and an optional depth attachment."""
-
-    def __init__(self, width: int, height: int, attachments: Sequence[tuple[int, int, int]], depth: bool) -> None:
-        self.width, self.height = width, height
-        self.fbo = int(GL.glGenFramebuffers(1))
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.fbo)
-        self.textures = []
-        for i, (internal, fmt, kind) in enumerate(attachments):
-            tex = _texture_2d(width, height, internal, fmt, kind)
-            GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0 + i, GL.GL_TEXTURE_2D, tex, 0)
-            self.textures.append(tex)
-        self.depth = None
-        if depth:
-            self.depth = int(GL.glGenRenderbuffers(1))
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self.depth)
-            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT32F, width, height)
-            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, self.depth)
-        GL.glDrawBuffers(len(attachments), [GL.GL_COLOR_ATTACHMENT0 + i for i in range(len(attachments))])
-        status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
-        if status != GL.GL_FRAMEBUFFER_COMPLETE:
-            raise RuntimeError(f"framebuffer incomplete ({status:#x}) for {width}x{height}")
-
-    def bind(self) -> None:
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.fbo)
-        GL.glViewport(0, 0, self.width, self.height)
-
-    def read(self, attachment: int, fmt: int, kind: int, dtype, channels: int) -> np.ndarray:
-        """Read one colour attachment -> [H, W, channels] with rows top-down."""
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.fbo)
-        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0 + attachment)
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        out = np.empty((self.height, self.width, channels), dtype=dtype)
-        GL.glReadPixels(0, 0, self.width, self.height, fmt, kind, out)
-        return out[::-1]
-
-    def delete(self) -> None:
-        GL.glDeleteFramebuffers(1, [self.fbo])
-        if self.textures:
-            GL.glDeleteTextures(len(self.textures), self.textures)
-        if self.depth is not None:
-            GL.glDeleteRenderbuffers(1, [self.depth])
-
-
 # --- the renderer ------------------------------------------------------------------------------------
 
 _LOC_POSITION, _LOC_NORMAL, _LOC_UV, _LOC_COLOR, _LOC_TANGENT, _LOC_OCCLUSION = range(6)
@@ -344,26 +193,26 @@ class _GpuMesh:
         GL.glBindVertexArray(self.vao)
         self.buffers: list[int] = []
         v = np.asarray(mesh.vertices, dtype=np.float32)
-        self.position_buffer = _upload_buffer(GL.GL_ARRAY_BUFFER, v[self.gl_vertex], GL.GL_DYNAMIC_DRAW)
-        _attribute(_LOC_POSITION, self.position_buffer, 3)
+        self.position_buffer = upload_buffer(GL.GL_ARRAY_BUFFER, v[self.gl_vertex], GL.GL_DYNAMIC_DRAW)
+        attribute(_LOC_POSITION, self.position_buffer, 3)
         normals = vertex_normals(v, faces)
-        self.normal_buffer = _upload_buffer(GL.GL_ARRAY_BUFFER, normals[self.gl_vertex], GL.GL_DYNAMIC_DRAW)
-        _attribute(_LOC_NORMAL, self.normal_buffer, 3)
+        self.normal_buffer = upload_buffer(GL.GL_ARRAY_BUFFER, normals[self.gl_vertex], GL.GL_DYNAMIC_DRAW)
+        attribute(_LOC_NORMAL, self.normal_buffer, 3)
         self.buffers += [self.position_buffer, self.normal_buffer]
 
         # Optional attributes: a buffer when given, else a constant set before each draw.
         self.constants: dict[int, tuple[float, ...]] = {}
         if gl_uv is not None:
-            self.buffers.append(_upload_buffer(GL.GL_ARRAY_BUFFER, np.asarray(mesh.uvs, np.float32)[gl_uv]))
-            _attribute(_LOC_UV, self.buffers[-1], 2)
+            self.buffers.append(upload_buffer(GL.GL_ARRAY_BUFFER, np.asarray(mesh.uvs, np.float32)[gl_uv]))
+            attribute(_LOC_UV, self.buffers[-1], 2)
         else:
             GL.glDisableVertexAttribArray(_LOC_UV)
             self.constants[_LOC_UV] = (0.0, 0.0, 0.0, 1.0)
         if mesh.colors is not None:
             colors = np.asarray(mesh.colors)
             colors = colors.astype(np.float32) / 255.0 if colors.dtype == np.uint8 else colors.astype(np.float32)
-            self.buffers.append(_upload_buffer(GL.GL_ARRAY_BUFFER, np.clip(colors, 0, 1)[self.gl_vertex]))
-            _attribute(_LOC_COLOR, self.buffers[-1], 3)
+            self.buffers.append(upload_buffer(GL.GL_ARRAY_BUFFER, np.clip(colors, 0, 1)[self.gl_vertex]))
+            attribute(_LOC_COLOR, self.buffers[-1], 3)
         else:
             GL.glDisableVertexAttribArray(_LOC_COLOR)
             if mesh.base_color is not None:
@@ -376,20 +225,20 @@ class _GpuMesh:
         self.tangent_buffer = None
         if mesh.tangents is not None:
             t = np.asarray(mesh.tangents, np.float32)[self.gl_vertex]
-            self.tangent_buffer = _upload_buffer(GL.GL_ARRAY_BUFFER, t, GL.GL_DYNAMIC_DRAW)
+            self.tangent_buffer = upload_buffer(GL.GL_ARRAY_BUFFER, t, GL.GL_DYNAMIC_DRAW)
             self.buffers.append(self.tangent_buffer)
-            _attribute(_LOC_TANGENT, self.tangent_buffer, 3)
+            attribute(_LOC_TANGENT, self.tangent_buffer, 3)
         else:
             GL.glDisableVertexAttribArray(_LOC_TANGENT)
             self.constants[_LOC_TANGENT] = (0.0, 0.0, 0.0, 1.0)
         if mesh.occlusion is not None:
             ao = np.clip(np.asarray(mesh.occlusion, np.float32), 0.0, 1.0)[self.gl_vertex]
-            self.buffers.append(_upload_buffer(GL.GL_ARRAY_BUFFER, ao))
-            _attribute(_LOC_OCCLUSION, self.buffers[-1], 1)
+            self.buffers.append(upload_buffer(GL.GL_ARRAY_BUFFER, ao))
+            attribute(_LOC_OCCLUSION, self.buffers[-1], 1)
         else:
             GL.glDisableVertexAttribArray(_LOC_OCCLUSION)
             self.constants[_LOC_OCCLUSION] = (1.0, 0.0, 0.0, 1.0)
-        self.buffers.append(_upload_buffer(GL.GL_ELEMENT_ARRAY_BUFFER, gl_faces.astype(np.uint32)))
+        self.buffers.append(upload_buffer(GL.GL_ELEMENT_ARRAY_BUFFER, gl_faces.astype(np.uint32)))
         GL.glBindVertexArray(0)
 
         self.texture = None
@@ -399,7 +248,7 @@ class _GpuMesh:
         self.face_label_buffer = self.face_label_texture = None
         if mesh.face_label is not None:
             labels = np.ascontiguousarray(np.asarray(mesh.face_label), dtype=np.uint8)
-            self.face_label_buffer = _upload_buffer(GL.GL_TEXTURE_BUFFER, labels)
+            self.face_label_buffer = upload_buffer(GL.GL_TEXTURE_BUFFER, labels)
             self.face_label_texture = int(GL.glGenTextures(1))
             GL.glBindTexture(GL.GL_TEXTURE_BUFFER, self.face_label_texture)
             GL.glTexBuffer(GL.GL_TEXTURE_BUFFER, GL.GL_R8UI, self.face_label_buffer)
@@ -495,24 +344,24 @@ class MeshRenderer:
         self.background = tuple(float(c) for c in background)
         self.landmark_tolerance = float(landmark_tolerance)
         self._meshes: list[_GpuMesh] = []
-        self._mesh_program = _compile_program(self.ctx, "mesh.vert", "mesh.frag")
-        self._resolve_program = _compile_program(self.ctx, "fullscreen.vert", "resolve.frag")
-        self._probe_program = _compile_program(self.ctx, "landmark_probe.vert", "landmark_probe.frag")
+        self._mesh_program = compile_program(self.ctx, "mesh.vert", "mesh.frag")
+        self._resolve_program = compile_program(self.ctx, "fullscreen.vert", "resolve.frag")
+        self._probe_program = compile_program(self.ctx, "landmark_probe.vert", "landmark_probe.frag")
         self._empty_vao = int(GL.glGenVertexArrays(1))
         self._points_vao = int(GL.glGenVertexArrays(1))
         self._points_buffer = int(GL.glGenBuffers(1))
         GL.glBindVertexArray(self._points_vao)
-        _attribute(0, self._points_buffer, 3)
+        attribute(0, self._points_buffer, 3)
         GL.glBindVertexArray(0)
-        self._probe_fbo: _Framebuffer | None = None
-        self._id_fbo: _Framebuffer | None = None
+        self._probe_fbo: Framebuffer | None = None
+        self._id_fbo: Framebuffer | None = None
         self._allocate_targets()
         self.closed = False
 
     # --- targets -----------------------------------------------------------------------------
     def _allocate_targets(self) -> None:
         big = self.resolution * self.supersample
-        self._scene_fbo = _Framebuffer(
+        self._scene_fbo = Framebuffer(
             big,
             big,
             [
@@ -522,7 +371,7 @@ class MeshRenderer:
             ],
             depth=True,
         )
-        self._out_fbo = _Framebuffer(
+        self._out_fbo = Framebuffer(
             self.resolution,
             self.resolution,
             [
@@ -582,7 +431,7 @@ class MeshRenderer:
 
     def _matrices(self, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
         near, far = self._near_far(camera)
-        return _mat4(camera.gl_view()), _mat4(camera.gl_projection(near, far))
+        return mat4(camera.gl_view()), mat4(camera.gl_projection(near, far))
 
     # --- rendering ---------------------------------------------------------------------------
     def render(
@@ -636,7 +485,7 @@ class MeshRenderer:
         GL.glClearBufferfv(GL.GL_COLOR, 2, (0.0, 0.0, 0.0, 0.0))
         GL.glClearBufferfv(GL.GL_DEPTH, 0, (1.0,))
         program = self._mesh_program
-        u = _uniforms(self.ctx, program)
+        u = uniforms(self.ctx, program)
         GL.glUseProgram(program)
         GL.glUniformMatrix4fv(u["u_view"], 1, GL.GL_TRUE, view)
         GL.glUniformMatrix4fv(u["u_projection"], 1, GL.GL_TRUE, projection)
@@ -661,7 +510,7 @@ class MeshRenderer:
         self._out_fbo.bind()
         GL.glDisable(GL.GL_DEPTH_TEST)
         program = self._resolve_program
-        u = _uniforms(self.ctx, program)
+        u = uniforms(self.ctx, program)
         GL.glUseProgram(program)
         for unit, (name, tex) in enumerate(
             zip(("u_color", "u_label", "u_depth"), self._scene_fbo.textures, strict=True)
@@ -670,7 +519,7 @@ class MeshRenderer:
             GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
             GL.glUniform1i(u[name], unit)
         GL.glUniform1i(u["u_supersample"], self.supersample)
-        GL.glUniform3f(u["u_background"], *_srgb_to_linear(self.background).astype(np.float32))
+        GL.glUniform3f(u["u_background"], *srgb_to_linear(self.background).astype(np.float32))
         GL.glBindVertexArray(self._empty_vao)
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
         GL.glBindVertexArray(0)
@@ -691,12 +540,12 @@ class MeshRenderer:
         if self._probe_fbo is None or self._probe_fbo.height < rows:
             if self._probe_fbo is not None:
                 self._probe_fbo.delete()
-            self._probe_fbo = _Framebuffer(columns, rows, [(GL.GL_R32F, GL.GL_RED, GL.GL_FLOAT)], depth=False)
+            self._probe_fbo = Framebuffer(columns, rows, [(GL.GL_R32F, GL.GL_RED, GL.GL_FLOAT)], depth=False)
         self._probe_fbo.bind()
         GL.glClearBufferfv(GL.GL_COLOR, 0, (0.0, 0.0, 0.0, 0.0))
         GL.glDisable(GL.GL_DEPTH_TEST)
         program = self._probe_program
-        u = _uniforms(self.ctx, program)
+        u = uniforms(self.ctx, program)
         GL.glUseProgram(program)
         GL.glUniformMatrix4fv(u["u_view"], 1, GL.GL_TRUE, view)
         GL.glUniformMatrix4fv(u["u_projection"], 1, GL.GL_TRUE, projection)
@@ -724,14 +573,14 @@ class MeshRenderer:
         if self._id_fbo is None or self._id_fbo.width != self.resolution:
             if self._id_fbo is not None:
                 self._id_fbo.delete()
-            self._id_fbo = _Framebuffer(
+            self._id_fbo = Framebuffer(
                 self.resolution, self.resolution, [(GL.GL_R32I, GL.GL_RED_INTEGER, GL.GL_INT)], depth=False
             )
         self._id_fbo.bind()
         GL.glClearBufferiv(GL.GL_COLOR, 0, (-1, -1, -1, -1))
         GL.glDisable(GL.GL_DEPTH_TEST)
-        program = _compile_program(self.ctx, "point_id.vert", "point_id.frag")
-        u = _uniforms(self.ctx, program)
+        program = compile_program(self.ctx, "point_id.vert", "point_id.frag")
+        u = uniforms(self.ctx, program)
         GL.glUseProgram(program)
         view, projection = self._matrices(camera)
         GL.glUniformMatrix4fv(u["u_view"], 1, GL.GL_TRUE, view)
@@ -776,5 +625,7 @@ __all__ = [
     "MeshRenderer",
     "RenderMesh",
     "RenderOutput",
+    "ambient_occlusion",
+    "rasterize_uv",
     "vertex_normals",
 ]

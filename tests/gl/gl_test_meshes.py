@@ -44,3 +44,43 @@ def quad(z: float = 0.0, half: float = 1.0, x0: float = 0.0, y0: float = 0.0):
     faces = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.int64)
     uvs = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)
     return vertices, faces, uvs
+
+
+def open_box(cells: int = 8, half: float = 1.0):
+    """A box without its top (+y) face, faces wound so the normals point into the box (a concave cup).
+
+    Returns vertices [N, 3] float32, faces [M, 3] int64, and the index of the vertex at the floor's centre.
+    """
+    vertices: list[np.ndarray] = []
+    faces: list[np.ndarray] = []
+    g = np.linspace(-half, half, cells + 1)
+    a, b = np.meshgrid(g, g, indexing="ij")
+    a, b = a.reshape(-1), b.reshape(-1)
+    quads = []
+    for i in range(cells):
+        for j in range(cells):
+            p = i * (cells + 1) + j
+            quads.append((p, p + cells + 1, p + cells + 2, p + 1))
+    quads = np.array(quads)
+    tris = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
+    full = np.full_like(a, half)
+    sides = [
+        np.stack([a, -full, b], 1),  # floor
+        np.stack([-full, a, b], 1),
+        np.stack([full, a, b], 1),
+        np.stack([a, b, -full], 1),
+        np.stack([a, b, full], 1),
+    ]
+    offset = 0
+    for side in sides:
+        vertices.append(side)
+        faces.append(tris + offset)
+        offset += len(side)
+    v = np.concatenate(vertices).astype(np.float32)
+    f = np.concatenate(faces).astype(np.int64)
+    # orient every face towards the inside of the box
+    n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    outward = np.einsum("ij,ij->i", n, v[f].mean(axis=1)) > 0
+    f[outward] = f[outward][:, ::-1]
+    floor_centre = int(np.argmin(np.linalg.norm(v - np.array([0.0, -half, 0.0]), axis=1)))
+    return v, f, floor_centre
