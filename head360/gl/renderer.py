@@ -254,6 +254,8 @@ class _GpuMesh:
             GL.glTexBuffer(GL.GL_TEXTURE_BUFFER, GL.GL_R8UI, self.face_label_buffer)
             GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
         self.bounds = (v.min(axis=0), v.max(axis=0))
+        # which specialisation of shaders/mesh.frag draws this mesh
+        self.program_key = (self.material, int(self.texture is not None), int(self.face_label_texture is not None))
 
     @staticmethod
     def _upload_texture(image: np.ndarray) -> tuple[int, bool]:
@@ -344,8 +346,10 @@ class MeshRenderer:
         self.background = tuple(float(c) for c in background)
         self.landmark_tolerance = float(landmark_tolerance)
         self._meshes: list[_GpuMesh] = []
-        self._mesh_program = compile_program(self.ctx, "mesh.vert", "mesh.frag")
-        self._resolve_program = compile_program(self.ctx, "fullscreen.vert", "resolve.frag")
+        self._mesh_programs: dict[tuple[int, int, int], int] = {}
+        self._resolve_program = compile_program(
+            self.ctx, "fullscreen.vert", "resolve.frag", {"SUPERSAMPLE": self.supersample}
+        )
         self._probe_program = compile_program(self.ctx, "landmark_probe.vert", "landmark_probe.frag")
         self._empty_vao = int(GL.glGenVertexArrays(1))
         self._points_vao = int(GL.glGenVertexArrays(1))
@@ -402,6 +406,11 @@ class MeshRenderer:
         for m in self._meshes:
             m.delete()
         self._meshes = [_GpuMesh(m) for m in meshes]
+        for m in self._meshes:
+            if m.program_key not in self._mesh_programs:
+                material, texture, face_label = m.program_key
+                defines = {"MATERIAL": material, "HAS_TEXTURE": texture, "HAS_FACE_LABEL": face_label}
+                self._mesh_programs[m.program_key] = compile_program(self.ctx, "mesh.vert", "mesh.frag", defines)
 
     def update_vertices(self, mesh_index: int, vertices: np.ndarray, tangents: np.ndarray | None = None) -> None:
         """New positions [N, 3] (and optionally tangents [N, 3]) for mesh ``mesh_index``, same topology.
@@ -484,22 +493,23 @@ class MeshRenderer:
         GL.glClearBufferuiv(GL.GL_COLOR, 1, (0, 0, 0, 0))
         GL.glClearBufferfv(GL.GL_COLOR, 2, (0.0, 0.0, 0.0, 0.0))
         GL.glClearBufferfv(GL.GL_DEPTH, 0, (1.0,))
-        program = self._mesh_program
-        u = uniforms(self.ctx, program)
-        GL.glUseProgram(program)
-        GL.glUniformMatrix4fv(u["u_view"], 1, GL.GL_TRUE, view)
-        GL.glUniformMatrix4fv(u["u_projection"], 1, GL.GL_TRUE, projection)
-        GL.glUniform3f(u["u_camera_position"], *camera.position.astype(np.float32))
-        GL.glUniform1i(u["u_texture"], 0)
-        GL.glUniform1i(u["u_face_label"], 1)
+        camera_position = camera.position.astype(np.float32)
+        current = None
         for m in self._meshes:
-            GL.glUniform1i(u["u_material"], m.material)
+            program = self._mesh_programs[m.program_key]
+            u = uniforms(self.ctx, program)
+            if program != current:  # one specialised program per material / texture / label combination
+                GL.glUseProgram(program)
+                GL.glUniformMatrix4fv(u["u_view"], 1, GL.GL_TRUE, view)
+                GL.glUniformMatrix4fv(u["u_projection"], 1, GL.GL_TRUE, projection)
+                GL.glUniform3f(u["u_camera_position"], *camera_position)
+                GL.glUniform1i(u["u_texture"], 0)
+                GL.glUniform1i(u["u_face_label"], 1)
+                current = program
             GL.glUniform1ui(u["u_label"], m.label)
-            GL.glUniform1i(u["u_has_texture"], int(m.texture is not None))
             GL.glUniform1i(u["u_texture_cutout"], int(m.texture_cutout))
             GL.glActiveTexture(GL.GL_TEXTURE0)
             GL.glBindTexture(GL.GL_TEXTURE_2D, m.texture or 0)
-            GL.glUniform1i(u["u_has_face_label"], int(m.face_label_texture is not None))
             GL.glActiveTexture(GL.GL_TEXTURE1)
             GL.glBindTexture(GL.GL_TEXTURE_BUFFER, m.face_label_texture or 0)
             m.draw()
@@ -518,7 +528,6 @@ class MeshRenderer:
             GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
             GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
             GL.glUniform1i(u[name], unit)
-        GL.glUniform1i(u["u_supersample"], self.supersample)
         GL.glUniform3f(u["u_background"], *srgb_to_linear(self.background).astype(np.float32))
         GL.glBindVertexArray(self._empty_vao)
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
