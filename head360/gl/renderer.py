@@ -255,7 +255,12 @@ class _GpuMesh:
             GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
         self.bounds = (v.min(axis=0), v.max(axis=0))
         # which specialisation of shaders/mesh.frag draws this mesh
-        self.program_key = (self.material, int(self.texture is not None), int(self.face_label_texture is not None))
+        self.program_key = (
+            self.material,
+            int(self.texture is not None),
+            int(self.face_label_texture is not None),
+            int(self.texture_cutout),
+        )
 
     @staticmethod
     def _upload_texture(image: np.ndarray) -> tuple[int, bool]:
@@ -346,7 +351,7 @@ class MeshRenderer:
         self.background = tuple(float(c) for c in background)
         self.landmark_tolerance = float(landmark_tolerance)
         self._meshes: list[_GpuMesh] = []
-        self._mesh_programs: dict[tuple[int, int, int], int] = {}
+        self._mesh_programs: dict[tuple[int, int, int, int], int] = {}
         self._resolve_program = compile_program(
             self.ctx, "fullscreen.vert", "resolve.frag", {"SUPERSAMPLE": self.supersample}
         )
@@ -408,8 +413,8 @@ class MeshRenderer:
         self._meshes = [_GpuMesh(m) for m in meshes]
         for m in self._meshes:
             if m.program_key not in self._mesh_programs:
-                material, texture, face_label = m.program_key
-                defines = {"MATERIAL": material, "HAS_TEXTURE": texture, "HAS_FACE_LABEL": face_label}
+                names = ("MATERIAL", "HAS_TEXTURE", "HAS_FACE_LABEL", "CUTOUT")
+                defines = dict(zip(names, m.program_key, strict=True))
                 self._mesh_programs[m.program_key] = compile_program(self.ctx, "mesh.vert", "mesh.frag", defines)
 
     def update_vertices(self, mesh_index: int, vertices: np.ndarray, tangents: np.ndarray | None = None) -> None:
@@ -507,7 +512,6 @@ class MeshRenderer:
                 GL.glUniform1i(u["u_face_label"], 1)
                 current = program
             GL.glUniform1ui(u["u_label"], m.label)
-            GL.glUniform1i(u["u_texture_cutout"], int(m.texture_cutout))
             GL.glActiveTexture(GL.GL_TEXTURE0)
             GL.glBindTexture(GL.GL_TEXTURE_2D, m.texture or 0)
             GL.glActiveTexture(GL.GL_TEXTURE1)
