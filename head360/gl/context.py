@@ -13,7 +13,8 @@ Backends, tried in this order by :func:`create_context` (``backend="auto"``):
 4. ``glfw``: a hidden 16x16 glfw window with a 3.3 core context. Needs an X (or Wayland) display and,
    as glfw requires, must be created on the process's main thread.
 
-``HEAD360_GL_BACKEND=egl`` or ``=glfw`` restricts the choice (``auto`` is the default).
+``HEAD360_GL_BACKEND`` restricts the choice: ``egl``, ``glfw``, or one EGL kind (``egl-device``,
+``egl-surfaceless``, ``egl-default``); ``auto`` is the default.
 
 Threads
 -------
@@ -269,7 +270,8 @@ def _egl_try_display(backend: str, open_display) -> GLContext:
     return GLContext(backend, make_current, is_current, release, destroy)
 
 
-def _create_egl() -> tuple[GLContext | None, list[str]]:
+def _create_egl(only: str | None = None) -> tuple[GLContext | None, list[str]]:
+    """The first EGL display that gives a 3.3 core context (``only``: one kind, e.g. "egl-device")."""
     errors: list[str] = []
     try:
         egl = _egl()
@@ -278,6 +280,8 @@ def _create_egl() -> tuple[GLContext | None, list[str]]:
         return None, [f"EGL: cannot load libEGL ({_describe(e)})"]
     client_ext = _egl_client_extensions()
     for backend, description, open_display in _egl_displays(client_ext):
+        if only is not None and backend != only:
+            continue
         try:
             ctx = _egl_try_display(backend, open_display)
         except Exception as e:  # any failure: try the next display
@@ -293,7 +297,7 @@ def _create_egl() -> tuple[GLContext | None, list[str]]:
             ctx.close()
             errors.append(f"{description}: {_describe(e)}")
     if not errors:
-        errors.append("EGL: no display")
+        errors.append(f"EGL: no {only or 'EGL'} display")
     return None, errors
 
 
@@ -357,19 +361,26 @@ def _finish(ctx: GLContext) -> None:
         raise RuntimeError(f"OpenGL {major}.{minor} < 3.3 ({ctx.gl_renderer})")
 
 
+BACKENDS: tuple[str, ...] = ("auto", "egl", "egl-device", "egl-surfaceless", "egl-default", "glfw")
+"""Values of ``create_context(backend=...)`` and ``HEAD360_GL_BACKEND``."""
+
+
 def create_context(backend: str | None = None) -> GLContext:
     """Create an OpenGL 3.3+ core context and make it current on the calling thread.
 
-    ``backend``: ``"auto"`` (EGL, then glfw), ``"egl"`` or ``"glfw"``; ``None`` reads
+    ``backend``: ``"auto"`` (EGL, then glfw), ``"egl"`` (any EGL display), one EGL kind
+    (``"egl-device"``, ``"egl-surfaceless"``, ``"egl-default"``) or ``"glfw"``; ``None`` reads
     ``HEAD360_GL_BACKEND`` (default ``auto``). Raises :class:`Head360Error` naming what to install when
     no context can be made.
     """
     backend = (backend or os.environ.get("HEAD360_GL_BACKEND") or "auto").lower()
-    if backend not in ("auto", "egl", "glfw"):
-        raise Head360Error(f"unknown OpenGL backend '{backend}': use auto, egl or glfw (HEAD360_GL_BACKEND)")
+    if backend not in BACKENDS:
+        raise Head360Error(
+            f"unknown OpenGL backend '{backend}': use one of {', '.join(BACKENDS)} (HEAD360_GL_BACKEND)"
+        )
     errors: list[str] = []
-    if backend in ("auto", "egl"):
-        ctx, errs = _create_egl()
+    if backend != "glfw":
+        ctx, errs = _create_egl(None if backend in ("auto", "egl") else backend)
         errors += errs
         if ctx is not None:
             return ctx

@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from head360.cameras import Camera
@@ -212,3 +213,32 @@ print("shown", shown, "covered", covered)
     words = result.stdout.split()
     shown, covered = int(words[words.index("shown") + 1]), int(words[words.index("covered") + 1])
     assert shown >= 5 and covered > 500  # the worker kept rendering real frames while the GUI ran
+
+
+def test_every_egl_platform_renders_the_same_image(gl_context):
+    """The device platform (how NVIDIA renders without X), Mesa's surfaceless platform and the default
+    display all give a working context here (Mesa lists its software rasterizer as an EGL device)."""
+    from gl_test_meshes import icosphere
+
+    from head360.gl.context import create_context
+    from head360.gl.renderer import MeshRenderer, RenderMesh
+
+    v, f = icosphere(3)
+    images = {}
+    try:
+        for backend in ("egl-device", "egl-surfaceless", "egl-default"):
+            ctx = create_context(backend)
+            assert ctx.backend == backend
+            r = MeshRenderer(64, context=ctx)
+            r.set_scene([RenderMesh(v, f, label=2)])
+            images[backend] = r.render(Camera.orbit(20.0, 10.0))
+            r.close()
+            ctx.close()
+    finally:
+        gl_context.make_current()
+    first = images["egl-device"]
+    for out in images.values():
+        assert (out.label == first.label).all()
+        assert np.abs(out.rgb.astype(int) - first.rgb.astype(int)).max() <= 2
+    with pytest.raises(Head360Error, match="unknown OpenGL backend"):
+        create_context("vulkan")

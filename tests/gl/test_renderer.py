@@ -246,3 +246,24 @@ def test_bad_meshes_raise_a_user_error(renderer):
         renderer.set_scene([RenderMesh(v, f, texture=np.zeros((4, 4, 3), np.uint8))])
     with pytest.raises(Head360Error, match="outputs"):
         renderer.render(Camera.orbit(0.0), outputs=("normals",))
+
+
+def test_a_camera_change_uploads_nothing(renderer, sphere, monkeypatch):
+    """set_scene uploads once; render with a new camera only sets uniforms, draws and reads back."""
+    from OpenGL import GL
+
+    renderer.set_scene([_sphere_mesh(sphere)])
+    calls: list[str] = []
+    for name in ("glBufferData", "glBufferSubData", "glTexImage2D", "glTexSubImage2D", "glTexImage3D"):
+        original = getattr(GL, name)
+
+        def counting(*args, _name=name, _original=original, **kw):
+            calls.append(_name)
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(GL, name, counting)
+    for yaw in (0.0, 45.0, 90.0):
+        renderer.render(Camera.orbit(yaw, 10.0))
+    assert calls == []
+    renderer.update_vertices(0, sphere[0] * 1.1)  # a new pose does upload, positions and normals only
+    assert calls == ["glBufferSubData", "glBufferSubData"]
