@@ -24,6 +24,10 @@ Every :class:`GLContext` method that draws makes the context current on the call
 as two threads never use it at the same time. :func:`thread_context` gives each thread its own shared
 context, which is what the renderer uses by default: create the renderer in the thread that renders.
 
+Processes: a process forked after it had made a context cannot render (Mesa's rasterizer threads do
+not survive ``fork``; the child would hang), so every call raises a Head360Error there instead: start
+data-factory workers with ``multiprocessing.get_context("spawn")``.
+
 The studio renders in a worker thread while DearPyGui owns its own GL context on the main thread. With
 libglvnd (every current Linux distribution), a thread whose current context belongs to another window
 system library (DearPyGui's GLX context) cannot make an EGL context current: this module then raises a
@@ -38,6 +42,29 @@ import os
 import threading
 
 from head360.errors import Head360Error
+
+# Mesa's software rasterizer runs worker threads that a forked child does not inherit: a child process
+# that renders after its parent had made a context hangs (measured: both with the inherited context and
+# with a new one). Remember whether this process had a context when it forked, and refuse instead.
+_state = {"context_made": False, "forked_after_context": False}
+
+
+def _after_fork_in_child() -> None:
+    if _state["context_made"]:
+        _state["forked_after_context"] = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _refuse_after_fork() -> None:
+    if _state["forked_after_context"]:
+        raise Head360Error(
+            "this process was forked after its parent had started OpenGL, and OpenGL cannot render in such a "
+            "child (it would hang); start worker processes with multiprocessing.get_context('spawn'), or "
+            "create no renderer before forking"
+        )
+
 
 INSTALL_HINT = (
     "install Mesa's EGL and software OpenGL (Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 "
@@ -84,10 +111,11 @@ class GLContext:
 
     def is_current(self) -> bool:
         """Whether this context is current on the calling thread."""
-        return not self.closed and bool(self._is_current())
+        return not self.closed and not _state["forked_after_context"] and bool(self._is_current())
 
     def make_current(self) -> None:
         """Make the context current on the calling thread (no-op when it already is)."""
+        _refuse_after_fork()
         if self.closed:
             raise Head360Error("this OpenGL context was closed; create a new renderer")
         if self._is_current():
@@ -97,12 +125,13 @@ class GLContext:
 
     def release(self) -> None:
         """Un-bind the context from the calling thread so that another thread may use it."""
-        if not self.closed and self._is_current():
+        if not self.closed and not _state["forked_after_context"] and self._is_current():
             self._release()
 
     def close(self) -> None:
         """Destroy the context (GL objects created in it die with it)."""
-        if self.closed:
+        if self.closed or _state["forked_after_context"]:  # a forked child must not touch the parent's
+            self.closed = True
             return
         self.release()
         self._destroy()
@@ -349,6 +378,7 @@ def _create_glfw() -> tuple[GLContext | None, list[str]]:
 
 def _finish(ctx: GLContext) -> None:
     """Make ``ctx`` current, read its strings and check the version (raises RuntimeError)."""
+    _state["context_made"] = True
     ctx.make_current()
     from OpenGL import GL
 
@@ -373,11 +403,10 @@ def create_context(backend: str | None = None) -> GLContext:
     ``HEAD360_GL_BACKEND`` (default ``auto``). Raises :class:`Head360Error` naming what to install when
     no context can be made.
     """
+    _refuse_after_fork()
     backend = (backend or os.environ.get("HEAD360_GL_BACKEND") or "auto").lower()
     if backend not in BACKENDS:
-        raise Head360Error(
-            f"unknown OpenGL backend '{backend}': use one of {', '.join(BACKENDS)} (HEAD360_GL_BACKEND)"
-        )
+        raise Head360Error(f"unknown OpenGL backend '{backend}': use one of {', '.join(BACKENDS)} (HEAD360_GL_BACKEND)")
     errors: list[str] = []
     if backend != "glfw":
         ctx, errs = _create_egl(None if backend in ("auto", "egl") else backend)

@@ -242,3 +242,39 @@ def test_every_egl_platform_renders_the_same_image(gl_context):
         assert np.abs(out.rgb.astype(int) - first.rgb.astype(int)).max() <= 2
     with pytest.raises(Head360Error, match="unknown OpenGL backend"):
         create_context("vulkan")
+
+
+def test_a_child_forked_after_opengl_started_is_refused_not_hung():
+    """Mesa's rasterizer threads do not survive fork: such a child would hang on its first draw. It
+    must get a clear error instead, while a child forked before any context renders fine."""
+    env = dict(os.environ, PYTHONPATH=f"{REPO}{os.pathsep}{REPO / 'tests' / 'gl'}")
+    code = r"""
+import os
+from gl_test_meshes import icosphere
+from head360.cameras import Camera
+from head360.errors import Head360Error
+from head360.gl.renderer import MeshRenderer, RenderMesh
+
+v, f = icosphere(2)
+def draw():
+    r = MeshRenderer(32)
+    r.set_scene([RenderMesh(v, f)])
+    return int(r.render(Camera.orbit(0.0), outputs=("alpha",)).alpha.max())
+
+def in_child(fn):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            print("child drew", fn(), flush=True)
+        except Head360Error as e:
+            print("child refused", "spawn" in str(e), flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+in_child(draw)          # no context in the parent yet: the child renders
+print("parent drew", draw(), flush=True)
+in_child(draw)          # the parent has a context now: the child is refused
+"""
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    lines = result.stdout.splitlines()
+    assert lines == ["child drew 255", "parent drew 255", "child refused True"], result.stdout + result.stderr
