@@ -267,3 +267,20 @@ def test_a_camera_change_uploads_nothing(renderer, sphere, monkeypatch):
     assert calls == []
     renderer.update_vertices(0, sphere[0] * 1.1)  # a new pose does upload, positions and normals only
     assert calls == ["glBufferSubData", "glBufferSubData"]
+
+
+def test_meshes_sharing_a_texture_upload_it_once(renderer, monkeypatch):
+    """A head split by material (skin, eyes, mouth) passes one texture to several meshes."""
+    from OpenGL import GL
+
+    from head360.gl.renderer import RenderMesh
+
+    v, f, uv = quad(half=1.0)
+    texture = np.full((16, 16, 3), 200, np.uint8)
+    meshes = [RenderMesh(v + [0, 0, 0.1 * k], f, uvs=uv, faces_uv=f, texture=texture) for k in range(3)]
+    uploads: list[int] = []
+    original = GL.glTexImage2D
+    monkeypatch.setattr(GL, "glTexImage2D", lambda *a, **k: (uploads.append(1), original(*a, **k))[1])
+    renderer.set_scene(meshes)
+    assert len(uploads) == 1
+    assert renderer.render(Camera.orbit(0.0, 0.0, radius=6.0), outputs=("alpha",)).alpha.max() == 255
