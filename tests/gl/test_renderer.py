@@ -284,3 +284,20 @@ def test_meshes_sharing_a_texture_upload_it_once(renderer, monkeypatch):
     renderer.set_scene(meshes)
     assert len(uploads) == 1
     assert renderer.render(Camera.orbit(0.0, 0.0, radius=6.0), outputs=("alpha",)).alpha.max() == 255
+
+
+def test_texture_alpha_cuts_holes_for_hair_cards(renderer):
+    from head360.gl.renderer import RenderMesh
+
+    v, f, uv = quad(half=1.0)
+    texture = np.full((32, 32, 4), 120, np.uint8)
+    texture[:, :16, 3] = 0  # the left half of the card is a hole
+    texture[:, 16:, 3] = 255
+    renderer.set_scene([RenderMesh(v, f, uvs=uv, faces_uv=f, texture=texture, material="hair", label=Label.HAIR)])
+    out = renderer.render(Camera.orbit(0.0, 0.0, radius=6.0))
+    q, h = RES // 2, int(1.0 * 2.1 * RES / 6.0 / 2)
+    assert out.alpha[q, q - h] == 0 and out.label[q, q - h] == 0
+    assert out.alpha[q, q + h] == 255 and out.label[q, q + h] == Label.HAIR
+    # hair is lit from both sides: its back is not the dark inside of a shell
+    back = renderer.render(Camera.orbit(180.0, 0.0, radius=6.0), outputs=("rgb",)).rgb
+    assert back[q, q - h].astype(int).sum() > 3 * 40  # the opaque half, seen from behind (mirrored)
