@@ -19,10 +19,11 @@ Backends, tried in this order by :func:`create_context` (``backend="auto"``):
 Threads
 -------
 An OpenGL context is current on at most one thread at a time, and each thread has one current context.
-Every :class:`GLContext` method that draws makes the context current on the calling thread first
+Every renderer call makes its context current on the calling thread first
 (:meth:`GLContext.make_current`), so a context may be created on one thread and used on another, as long
-as two threads never use it at the same time. :func:`thread_context` gives each thread its own shared
-context, which is what the renderer uses by default: create the renderer in the thread that renders.
+as two threads never use it at the same time (the second one gets a Head360Error, not a crash).
+:func:`thread_context` gives each thread its own shared context, which is what the renderer uses by
+default: create the renderer in the thread that renders.
 
 Processes: a process forked after it had made a context cannot render (Mesa's rasterizer threads do
 not survive ``fork``; the child would hang), so every call raises a Head360Error there instead: start
@@ -94,7 +95,6 @@ class GLContext:
         self._is_current = is_current
         self._release = release
         self._destroy = destroy
-        self._lock = threading.Lock()
         self.closed = False
         self.cache: dict = {}
         self.gl_renderer = ""
@@ -120,8 +120,7 @@ class GLContext:
             raise Head360Error("this OpenGL context was closed; create a new renderer")
         if self._is_current():
             return
-        with self._lock:
-            self._make_current()
+        self._make_current()
 
     def release(self) -> None:
         """Un-bind the context from the calling thread so that another thread may use it."""
