@@ -110,7 +110,9 @@ def extract_mesh(
     dens = density_grid(generator, planes, resolution, hair)
     lo, hi = float(dens.min()), float(dens.max())
     if not lo < iso < hi:
-        raise Head360Error(f"the density never crosses iso {iso:g} (it spans {lo:.3g} .. {hi:.3g}); pass an --iso inside")
+        raise Head360Error(
+            f"the density never crosses iso {iso:g} (it spans {lo:.3g} .. {hi:.3g}); pass an --iso inside"
+        )
     vol = np.pad(dens, 1, mode="constant", constant_values=0.0)
     step = 2.0 * HEAD_BOX_HALF / (resolution - 1)
     verts, faces, _, _ = marching_cubes(vol, level=iso, spacing=(step, step, step))

@@ -26,6 +26,16 @@ class OSGDecoder(nn.Module):
         out = self.fc1(F.softplus(self.fc0(x)))
         return out[..., :1], torch.sigmoid(out[..., 1:]) * (1.0 + 2 * 0.001) - 0.001
 
+    def forward_channels_first(self, plane_sum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Same maths on the layout the plane sampler produces, without transposes.
+
+        plane_sum: [B, C, N] SUM (not mean) of the three plane samples -> sigma_raw [B, N], features [B, F, N].
+        """
+        w0 = self.fc0.weight * (self.fc0.weight_gain / 3.0)
+        h = F.softplus(torch.matmul(w0, plane_sum) + (self.fc0.bias * self.fc0.bias_gain)[:, None])
+        out = torch.matmul(self.fc1.weight * self.fc1.weight_gain, h) + (self.fc1.bias * self.fc1.bias_gain)[:, None]
+        return out[:, 0], torch.sigmoid(out[:, 1:]) * (1.0 + 2 * 0.001) - 0.001
+
     def density_raw(self, x: torch.Tensor) -> torch.Tensor:
         """Only the density output (cheaper: one row of the last layer): ``[..., C] -> [..., 1]``."""
         h = F.softplus(self.fc0(x))
