@@ -247,7 +247,7 @@ def _demo() -> GeneratorConfig:
         superres=SuperResolutionConfig(input_resolution=64, channels=(32, 16)),
         discriminator=DiscriminatorConfig(channel_base=4096, channel_max=128, condition_dim=32),
         refine=RefineNetConfig(
-            enabled=True, base_channels=16, downsamplings=3, residual_blocks=3, disc_base_channels=32, disc_scales=2
+            enabled=True, base_channels=8, downsamplings=3, residual_blocks=3, disc_base_channels=32, disc_scales=2
         ),
     ).validate()
 

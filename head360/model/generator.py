@@ -41,7 +41,7 @@ from head360.model.layers import MappingNetwork, StyleSynthesis
 from head360.model.raster import MeshRaster, rasterize_six_views
 from head360.model.refine import RefineNet
 from head360.model.superres import SuperResolution
-from head360.model.volume import build_occupancy, march, occupied_interval, ray_box
+from head360.model.volume import cell_centres, march, occupancy_from_density, occupied_interval, ray_box
 
 HairstyleSpec = str | int | None | Sequence[str | int | None]
 
@@ -266,14 +266,10 @@ class Head360Generator(nn.Module):
         if key not in planes._occupancy:
             rc = self.config.renderer
             fp = planes.features(hair).detach()
-
-            def dens(pts):
-                return self._activate(self.decoder.density_raw(sample_planes(fp, pts)))
-
+            centres = cell_centres(rc.occupancy_resolution, HEAD_BOX_HALF, fp.device)
+            density = self._activate(self.decoder.density_grid_raw(fp, centres, HEAD_BOX_HALF))
             planes._occupancy.clear()
-            planes._occupancy[key] = build_occupancy(
-                dens, planes.batch_size, rc.occupancy_resolution, HEAD_BOX_HALF, rc.occupancy_threshold, fp.device
-            )
+            planes._occupancy[key] = occupancy_from_density(density, rc.occupancy_threshold)
         return planes._occupancy[key]
 
     # --- rendering ----------------------------------------------------------------------------

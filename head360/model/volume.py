@@ -35,6 +35,19 @@ def ray_box(origins: torch.Tensor, dirs: torch.Tensor, half: float):
     return t0, torch.where(hit, t1, t0), hit
 
 
+def cell_centres(resolution: int, half: float, device) -> torch.Tensor:
+    """World coordinates of the centres of ``resolution`` cells across [-half, half]: [R]."""
+    return ((torch.arange(resolution, device=device, dtype=torch.float32) + 0.5) / resolution * 2.0 - 1.0) * half
+
+
+@torch.no_grad()
+def occupancy_from_density(density: torch.Tensor, threshold: float) -> torch.Tensor:
+    """density [B, R, R, R] at the cell centres -> occupancy [B, R, R, R] bool (indexed [b, ix, iy, iz]):
+    above ``threshold``, dilated by one cell so thin structures between centres are kept."""
+    occ = (density > threshold).float()[:, None]
+    return F.max_pool3d(occ, kernel_size=3, stride=1, padding=1)[:, 0] > 0
+
+
 @torch.no_grad()
 def build_occupancy(
     density: Callable[[torch.Tensor], torch.Tensor],
@@ -45,18 +58,13 @@ def build_occupancy(
     device,
     chunk: int = 1 << 16,
 ) -> torch.Tensor:
-    """Occupancy grid ``[B, R, R, R]`` bool indexed ``[b, ix, iy, iz]``.
-
-    density(points [B, M, 3]) -> activated density [B, M, 1]; evaluated at the R^3 cell centres in
-    chunks, thresholded and dilated by one cell (so thin structures between centres are kept).
-    """
-    lin = (torch.arange(resolution, device=device, dtype=torch.float32) + 0.5) / resolution * 2.0 - 1.0
-    gx, gy, gz = torch.meshgrid(lin * half, lin * half, lin * half, indexing="ij")
+    """Occupancy grid ``[B, R, R, R]`` bool from any density function (points [B, M, 3] -> [B, M, 1]),
+    evaluated point by point at the cell centres (the generator uses the faster separable grid)."""
+    lin = cell_centres(resolution, half, device)
+    gx, gy, gz = torch.meshgrid(lin, lin, lin, indexing="ij")
     pts = torch.stack([gx, gy, gz], dim=-1).reshape(1, -1, 3).expand(batch, -1, -1)
     vals = torch.cat([density(pts[:, i : i + chunk]) for i in range(0, pts.shape[1], chunk)], dim=1)
-    occ = (vals[..., 0] > threshold).float().view(batch, 1, resolution, resolution, resolution)
-    occ = F.max_pool3d(occ, kernel_size=3, stride=1, padding=1)
-    return occ[:, 0] > 0
+    return occupancy_from_density(vals[..., 0].view(batch, resolution, resolution, resolution), threshold)
 
 
 def occupied_interval(

@@ -190,3 +190,17 @@ def test_sum_merge_and_batch_of_mixed_hair(mesh_model):
         both = g.render(planes, cameras(0, 0))
         alone = g.render(g.planes(t[1:], s[1:], b[1:], None), cameras(0))
     torch.testing.assert_close(both["raw"][1:], alone["raw"], atol=1e-5, rtol=1e-4)
+
+
+def test_separable_occupancy_grid_equals_pointwise_density(generator):
+    g = generator
+    t, s, b = codes(g)
+    with torch.no_grad():
+        planes = g.planes(t, s, b, "long")
+        r = g.config.renderer.occupancy_resolution
+        pts = torch.rand(1, 2000, 3) * 3.2 - 1.6
+        g.config.renderer.occupancy_threshold = float(g.density(planes, pts).median())
+        occ = g.occupancy(planes)
+        ref = build_occupancy(lambda p: g.density(planes, p), 1, r, 1.6, g.config.renderer.occupancy_threshold, "cpu")
+    assert 0.05 < occ.float().mean() < 0.999
+    assert (occ != ref).float().mean() < 1e-3  # equal up to cells within float rounding of the threshold
