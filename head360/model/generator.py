@@ -137,6 +137,9 @@ class Head360Generator(nn.Module):
         self.superres = SuperResolution(cfg.superres, cfg.decoder.features, tc.style_dim)
         self.refine = RefineNet(cfg.refine) if cfg.refine.enabled else None
         self._hair_cache: dict = {}
+        self.compact_rays: bool | None = None
+        """Drop rays that meet nothing before marching: None = on the CPU only (on CUDA a fixed-size,
+        masked batch avoids host synchronisation); True/False force it (tests compare both)."""
 
     # --- bookkeeping --------------------------------------------------------------------------
     @property
@@ -333,7 +336,8 @@ class Head360Generator(nn.Module):
 
         jitter = self.training
         nfeat = self.config.decoder.features
-        if origins.device.type == "cpu" and skip:
+        compact = origins.device.type == "cpu" if self.compact_rays is None else self.compact_rays
+        if compact and skip:
             # compact: only rays that meet something are marched (per batch item, to keep one grid_sample)
             feature = origins.new_zeros(b, nfeat, h * h)
             depth = origins.new_zeros(b, h * h)

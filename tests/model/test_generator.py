@@ -204,3 +204,20 @@ def test_separable_occupancy_grid_equals_pointwise_density(generator):
         ref = build_occupancy(lambda p: g.density(planes, p), 1, r, 1.6, g.config.renderer.occupancy_threshold, "cpu")
     assert 0.05 < occ.float().mean() < 0.999
     assert (occ != ref).float().mean() < 1e-3  # equal up to cells within float rounding of the threshold
+
+
+def test_cuda_style_masked_marching_equals_cpu_compaction(generator):
+    g = generator
+    t, s, b = codes(g)
+    with torch.no_grad():
+        planes = g.planes(t, s, b, "long")
+        pts = torch.rand(1, 2000, 3) * 3.2 - 1.6
+        g.config.renderer.occupancy_threshold = float(g.density(planes, pts).quantile(0.7))
+        assert 0.05 < g.occupancy(planes).float().mean() < 0.95  # some rays really are skipped
+        g.compact_rays = True
+        compact = g.render(planes, cameras(25, 200), skip_empty=True)
+        g.compact_rays = False
+        masked = g.render(planes, cameras(25, 200), skip_empty=True)
+    assert (compact["alpha"] == 0).any()
+    for k in ("raw", "depth", "alpha", "rgb"):
+        torch.testing.assert_close(compact[k], masked[k], atol=1e-5, rtol=1e-4)
