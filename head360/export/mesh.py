@@ -34,6 +34,8 @@ class ExportedMesh:
     vertices: np.ndarray
     faces: np.ndarray
     colors: np.ndarray
+    iso: float = float("nan")
+    """Density level the surface was extracted at."""
 
 
 def grid_coordinates(resolution: int, half: float = HEAD_BOX_HALF) -> np.ndarray:
@@ -67,18 +69,30 @@ def vertex_colors(generator, planes, vertices: np.ndarray, hair: bool = True, ch
     return np.concatenate(cols) if cols else np.zeros((0, 3), np.uint8)
 
 
+DEFAULT_ISO = 10.0
+"""Density (per world unit) of the exported surface: light crossing 1 mm of it loses 63%."""
+
+
+def auto_iso(density: np.ndarray) -> float:
+    """:data:`DEFAULT_ISO` where the field reaches it, else half the field's maximum (a field that
+    is still soft, e.g. early in training, then still gives its shape)."""
+    top = float(density.max())
+    return DEFAULT_ISO if top > DEFAULT_ISO else 0.5 * top
+
+
 def extract_mesh(
     generator,
     planes,
     resolution: int = 256,
-    iso: float = 10.0,
+    iso: float | None = None,
     hair: bool = True,
     decimate: float | None = None,
 ) -> ExportedMesh:
-    """Marching cubes of the density field at ``iso`` (density per world unit).
+    """Marching cubes of the density field at ``iso`` (density per world unit; None: :func:`auto_iso`).
 
     The grid is padded with empty space so the surface closes where it meets the box (neck cut).
     decimate: keep about this fraction of the faces (vertex clustering), e.g. 0.25.
+    The level used is stored in the returned mesh's ``iso``.
     """
     from skimage.measure import marching_cubes
 
@@ -87,6 +101,8 @@ def extract_mesh(
     if decimate is not None and not 0.0 < decimate <= 1.0:
         raise Head360Error(f"--decimate is the fraction of faces to keep, in (0, 1]; got {decimate}")
     dens = density_grid(generator, planes, resolution, hair)
+    if iso is None:
+        iso = auto_iso(dens)
     lo, hi = float(dens.min()), float(dens.max())
     if not lo < iso < hi:
         raise Head360Error(
@@ -102,6 +118,7 @@ def extract_mesh(
     mesh = ExportedMesh(verts, faces, colors)
     if decimate is not None and decimate < 1.0:
         mesh = decimate_vertex_clustering(mesh, decimate)
+    mesh.iso = float(iso)
     return mesh
 
 
@@ -123,7 +140,7 @@ def _cluster(mesh: ExportedMesh, cell: float) -> ExportedMesh:
     used = np.unique(f)
     remap = np.full(n, -1, np.int64)
     remap[used] = np.arange(len(used))
-    return ExportedMesh(verts[used].astype(np.float32), remap[f], cols[used])
+    return ExportedMesh(verts[used].astype(np.float32), remap[f], cols[used], mesh.iso)
 
 
 def decimate_vertex_clustering(mesh: ExportedMesh, fraction: float) -> ExportedMesh:

@@ -72,7 +72,7 @@ def _time_frames(fn, frames: int, device) -> float:
 
 @torch.no_grad()
 def run_bench(checkpoint, frames: int = 10, mesh_resolution: int = 256, paper: bool = True) -> dict:
-    from head360.export.mesh import density_grid, extract_mesh, save_mesh
+    from head360.export.mesh import extract_mesh, save_mesh
     from head360.model.checkpoint import resolve_subject, subject_planes
 
     g = checkpoint.generator.eval()
@@ -133,13 +133,10 @@ def run_bench(checkpoint, frames: int = 10, mesh_resolution: int = 256, paper: b
             "code_change_fps": round(1000.0 / code_ms, 1),
             "blendshape_change_ms": round(blend_ms, 1),
         }
-    # mesh export: the default iso when the field crosses it, else the density's 90th percentile
+    # mesh export at the default (automatic) iso
     start = time.perf_counter()
-    dens = density_grid(g, planes, mesh_resolution)
-    grid_s = time.perf_counter() - start
-    iso = 10.0 if dens.min() < 10.0 < dens.max() else float(np.percentile(dens, 90))
-    start = time.perf_counter()
-    mesh = extract_mesh(g, planes, mesh_resolution, iso)
+    mesh = extract_mesh(g, planes, mesh_resolution)
+    iso = mesh.iso
     export_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -148,8 +145,7 @@ def run_bench(checkpoint, frames: int = 10, mesh_resolution: int = 256, paper: b
     result["mesh_export"] = {
         "resolution": mesh_resolution,
         "iso": round(iso, 4),
-        "density_grid_s": round(grid_s, 2),
-        "extract_s": round(export_s, 2),
+        "extract_s": round(export_s, 2),  # density grid + marching cubes + vertex colours
         "obj_write_s": round(obj_s, 2),
         "vertices": int(len(mesh.vertices)),
         "faces": int(len(mesh.faces)),
