@@ -9,8 +9,9 @@ metadata (no sidecar file), under these keys:
 * ``mesh_info``: the mesh model's ``info`` dict; ``info``: free JSON (training step, dataset, ...)
 
 Tensors: ``generator/<state-dict key>``; ``mesh/<array>`` (the :class:`MeshModel` arrays, bases in
-float16 as in the mesh model's own file, so the file alone rebuilds ``V(s, b)``); ``subjects/texture_codes [N, Zt]`` and ``subjects/shape_codes [N, 50]``;
-optionally ``module/<name>/<state-dict key>`` for other networks (discriminators, RefineNet D...).
+float16 as in the mesh model's own file, so the file alone rebuilds ``V(s, b)``);
+``subjects/texture_codes [N, Zt]`` and ``subjects/shape_codes [N, 50]``; optionally
+``module/<name>/<state-dict key>`` for other networks (discriminators, RefineNet D...).
 
 Subject file (``.h360``, also safetensors): ``texture_code [Zt]``, ``shape_code [50]``,
 ``blend_weights [52]``, optional ``neural_texture [C, T, T]`` (an optimised UV neural texture: still

@@ -84,3 +84,14 @@ def test_mesh_vertices_lie_on_the_iso_surface_of_the_field(generator, planes):
     assert np.median(err) < 0.02 * spread
     assert np.median(np.abs(swapped - iso)) > 3 * np.median(err)
     assert mesh.iso == iso
+
+
+def test_skipping_empty_space_gives_the_same_grid_where_it_matters(generator, planes):
+    full = density_grid(generator, planes, 32)
+    generator.config.renderer.occupancy_threshold = float(np.percentile(full, 60))
+    planes._occupancy.clear()
+    skipped = density_grid(generator, planes, 32, skip_empty=True)
+    level = 2.0 * generator.config.renderer.occupancy_threshold
+    assert (skipped < full).any()  # something was skipped...
+    np.testing.assert_allclose(skipped[full > level], full[full > level], rtol=1e-5)  # ...but nothing dense
+    assert (skipped[full <= level] <= level).all()
