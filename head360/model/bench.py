@@ -72,7 +72,7 @@ def _time_frames(fn, frames: int, device) -> float:
 
 @torch.no_grad()
 def run_bench(checkpoint, frames: int = 10, mesh_resolution: int = 256, paper: bool = True) -> dict:
-    from head360.export.mesh import density_grid, extract_mesh, save_mesh
+    from head360.export.mesh import extract_mesh, save_mesh
     from head360.model.checkpoint import resolve_subject, subject_planes
 
     g = checkpoint.generator.eval()
@@ -113,15 +113,15 @@ def run_bench(checkpoint, frames: int = 10, mesh_resolution: int = 256, paper: b
     result["occupied_fraction"] = round(float(occ.float().mean()), 4)
     for qname, q in cfg.renderer.qualities.items():
         cam_ms = _time_frames(lambda i, q=qname: g.render(planes, labels[i], quality=q), frames, dev)
-        codes = [torch.as_tensor(rng.standard_normal(t0.shape), dtype=torch.float32, device=dev) for _ in range(frames + 1)]
+        codes = [torch.as_tensor(rng.standard_normal(t0.shape), dtype=torch.float32) for _ in range(frames + 1)]
+        codes = [c.to(dev) for c in codes]
         code_ms = _time_frames(
-            lambda i, q=qname: g.render(g.planes(codes[i], s0, b0, hairstyle), labels[i], quality=q), frames, dev
+            lambda i, q=qname, c=codes: g.render(g.planes(c[i], s0, b0, hairstyle), labels[i], quality=q), frames, dev
         )
-        weights = [
-            torch.as_tensor(rng.uniform(0, 1, b0.shape) * 0.5, dtype=torch.float32, device=dev) for _ in range(frames + 1)
-        ]
+        weights = [torch.as_tensor(rng.uniform(0, 0.5, b0.shape), dtype=torch.float32) for _ in range(frames + 1)]
+        weights = [w.to(dev) for w in weights]
         blend_ms = _time_frames(
-            lambda i, q=qname: g.render(g.planes(t0, s0, weights[i], hairstyle), labels[i], quality=q), frames, dev
+            lambda i, q=qname, w=weights: g.render(g.planes(t0, s0, w[i], hairstyle), labels[i], quality=q), frames, dev
         )
         result[f"{qname}"] = {
             "neural_resolution": q.neural_resolution,
@@ -133,13 +133,10 @@ def run_bench(checkpoint, frames: int = 10, mesh_resolution: int = 256, paper: b
             "code_change_fps": round(1000.0 / code_ms, 1),
             "blendshape_change_ms": round(blend_ms, 1),
         }
-    # mesh export: the default iso when the field crosses it, else the density's 90th percentile
+    # mesh export at the default (automatic) iso
     start = time.perf_counter()
-    dens = density_grid(g, planes, mesh_resolution)
-    grid_s = time.perf_counter() - start
-    iso = 10.0 if dens.min() < 10.0 < dens.max() else float(np.percentile(dens, 90))
-    start = time.perf_counter()
-    mesh = extract_mesh(g, planes, mesh_resolution, iso)
+    mesh = extract_mesh(g, planes, mesh_resolution)
+    iso = mesh.iso
     export_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -148,8 +145,7 @@ def run_bench(checkpoint, frames: int = 10, mesh_resolution: int = 256, paper: b
     result["mesh_export"] = {
         "resolution": mesh_resolution,
         "iso": round(iso, 4),
-        "density_grid_s": round(grid_s, 2),
-        "extract_s": round(export_s, 2),
+        "extract_s": round(export_s, 2),  # density grid + marching cubes + vertex colours
         "obj_write_s": round(obj_s, 2),
         "vertices": int(len(mesh.vertices)),
         "faces": int(len(mesh.faces)),

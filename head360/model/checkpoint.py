@@ -8,9 +8,10 @@ metadata (no sidecar file), under these keys:
 * ``subjects``: ``[{"name": str, "hairstyle": str | null}, ...]`` (the training subjects, in order)
 * ``mesh_info``: the mesh model's ``info`` dict; ``info``: free JSON (training step, dataset, ...)
 
-Tensors: ``generator/<state-dict key>``; ``mesh/<array>`` (the :class:`MeshModel` arrays, so the file
-alone rebuilds ``V(s, b)``); ``subjects/texture_codes [N, Zt]`` and ``subjects/shape_codes [N, 50]``;
-optionally ``module/<name>/<state-dict key>`` for other networks (discriminators, RefineNet D...).
+Tensors: ``generator/<state-dict key>``; ``mesh/<array>`` (the :class:`MeshModel` arrays, bases in
+float16 as in the mesh model's own file, so the file alone rebuilds ``V(s, b)``);
+``subjects/texture_codes [N, Zt]`` and ``subjects/shape_codes [N, 50]``; optionally
+``module/<name>/<state-dict key>`` for other networks (discriminators, RefineNet D...).
 
 Subject file (``.h360``, also safetensors): ``texture_code [Zt]``, ``shape_code [50]``,
 ``blend_weights [52]``, optional ``neural_texture [C, T, T]`` (an optimised UV neural texture: still
@@ -100,8 +101,9 @@ def save_checkpoint(
     tensors: dict[str, torch.Tensor] = {}
     for k, v in generator.state_dict().items():
         tensors[f"generator/{k}"] = v.detach().cpu().contiguous().clone()
-    for name in _MESH_FLOAT:
-        tensors[f"mesh/{name}"] = torch.from_numpy(np.ascontiguousarray(getattr(mesh, name), np.float32))
+    for name in _MESH_FLOAT:  # bases in float16, as the mesh model's own file stores them
+        dtype = np.float32 if name in ("mean", "uvs") else np.float16
+        tensors[f"mesh/{name}"] = torch.from_numpy(np.ascontiguousarray(getattr(mesh, name), dtype))
     for name in _MESH_INT:
         tensors[f"mesh/{name}"] = torch.from_numpy(np.ascontiguousarray(getattr(mesh, name), np.int64))
     tensors["mesh/face_label"] = torch.from_numpy(np.ascontiguousarray(mesh.face_label, np.uint8))
@@ -153,8 +155,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         raise Head360Error(f"checkpoint '{path}' uses a different blendshape list than this version of Head360")
     try:
         mesh = MeshModel(
-            **{k: tensors[f"mesh/{k}"].numpy().astype(np.float32) for k in _MESH_FLOAT if k != "uvs"},
-            uvs=tensors["mesh/uvs"].numpy().astype(np.float32),
+            **{k: tensors[f"mesh/{k}"].float().numpy() for k in _MESH_FLOAT if k != "uvs"},
+            uvs=tensors["mesh/uvs"].float().numpy(),
             faces=tensors["mesh/faces"].numpy().astype(np.int64),
             faces_uv=tensors["mesh/faces_uv"].numpy().astype(np.int64),
             face_label=tensors["mesh/face_label"].numpy().astype(np.uint8),
@@ -300,7 +302,9 @@ def resolve_subject(checkpoint: Checkpoint, spec: str | int | None) -> Subject:
             raise Head360Error(f"subject {name} have shape {value.shape}, this model uses {plane_shape}")
     tex_shape = (cfg.texture.channels, cfg.texture.resolution, cfg.texture.resolution)
     if subject.neural_texture is not None and subject.neural_texture.shape != tex_shape:
-        raise Head360Error(f"subject neural texture has shape {subject.neural_texture.shape}, this model uses {tex_shape}")
+        raise Head360Error(
+            f"subject neural texture has shape {subject.neural_texture.shape}, this model uses {tex_shape}"
+        )
     if subject.hairstyle is not None:
         g.hairstyle_index(subject.hairstyle)
     return subject
