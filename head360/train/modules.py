@@ -170,8 +170,14 @@ def set_stage_trainable(model: TexturedGenerator, stage: int) -> list[nn.Paramet
 
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, beta: float) -> None:
-    """ema = beta * ema + (1 - beta) * model for every parameter; buffers copied."""
-    for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
-        pe.lerp_(pm.detach(), 1.0 - beta)
+    """ema = beta * ema + (1 - beta) * model for every parameter (one fused multi-tensor op where
+    torch has it); buffers copied."""
+    ema_params = list(ema.parameters())
+    model_params = [p.detach() for p in model.parameters()]
+    if hasattr(torch, "_foreach_lerp_"):
+        torch._foreach_lerp_(ema_params, model_params, 1.0 - beta)
+    else:  # pragma: no cover - older torch
+        for pe, pm in zip(ema_params, model_params, strict=True):
+            pe.lerp_(pm, 1.0 - beta)
     for be, bm in zip(ema.buffers(), model.buffers(), strict=True):
         be.copy_(bm)

@@ -59,6 +59,9 @@ def flatten_optimizer(name: str, optimizer: torch.optim.Optimizer) -> tuple[dict
     return tensors, {"param_groups": groups, "scalars": scalars}
 
 
+_IMPLEMENTATION_KEYS = ("fused", "foreach", "capturable", "differentiable")
+
+
 def unflatten_optimizer(name: str, optimizer: torch.optim.Optimizer, tensors: dict, structure: dict) -> None:
     state: dict[int, dict] = {}
     prefix = f"opt/{name}/"
@@ -69,8 +72,18 @@ def unflatten_optimizer(name: str, optimizer: torch.optim.Optimizer, tensors: di
     for pid, fields in structure.get("scalars", {}).items():
         state.setdefault(int(pid), {}).update(fields)
     groups = []
-    for g in structure["param_groups"]:
-        groups.append({k: (tuple(v) if k == "betas" else v) for k, v in g.items()})
+    current = optimizer.state_dict()["param_groups"]
+    if len(current) != len(structure["param_groups"]):
+        raise Head360Error(f"the saved optimiser state '{name}' does not fit this model; start a new run")
+    for g, now in zip(structure["param_groups"], current, strict=True):
+        group = {k: (tuple(v) if k == "betas" else v) for k, v in g.items()}
+        # how the update runs (fused kernels on CUDA, ...) follows this machine, not the saved run
+        for key in _IMPLEMENTATION_KEYS:
+            if key in now:
+                group[key] = now[key]
+            else:
+                group.pop(key, None)
+        groups.append(group)
     try:
         optimizer.load_state_dict({"state": state, "param_groups": groups})
     except (ValueError, KeyError) as e:
