@@ -466,7 +466,7 @@ class Trainer:
         start = self.positions.get(stage, (0, 0))
         sampler = ShardedBatchSampler(len(dataset), self.local_batch, ctx.rank, ctx.world, self.opts.seed, stage, start)
         start_batches = self.stage_done[stage]
-        loader = make_loader(dataset, sampler, self.tcfg.workers, pin_memory=self.dev.type == "cuda")
+        loader = make_loader(dataset, sampler, self._workers(), pin_memory=self.dev.type == "cuda")
         self.logger.event(
             "stage_started", self.step, stage=stage, name=STAGE_NAMES[stage], steps=steps,
             images=len(dataset), trainable_parameters=int(sum(p.numel() for p in trainable)),
@@ -539,6 +539,18 @@ class Trainer:
         if stage not in self.completed:
             self.completed.append(stage)
         self.logger.event("stage_finished", self.step, stage=stage, stage_steps=self.stage_done[stage])
+
+    def _workers(self) -> int:
+        """DataLoader workers: the config's, at most the CPUs this process may use (shared by the
+        processes of this node)."""
+        import os
+
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cpus = os.cpu_count() or 1
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        return max(0, min(self.tcfg.workers, cpus // max(1, local)))
 
     def _wrap(self, module: torch.nn.Module, find_unused: bool = False):
         if not self.ctx.enabled:
