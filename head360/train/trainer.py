@@ -371,7 +371,9 @@ class Trainer:
     # --- main loop -------------------------------------------------------------------------------------
     def train(self) -> TrainResult:
         stages = self.stages_to_run()
-        budgets = stage_step_budgets(self.tcfg, tuple(stages), self.opts.steps)
+        # with --stage all, --steps is shared over all three stages (also when resuming in stage 2 or 3)
+        planned = (1, 2, 3) if self.opts.stage == "all" else tuple(stages)
+        budgets = stage_step_budgets(self.tcfg, planned, self.opts.steps)
         main = self.ctx.is_main
         if main:
             self.run.root.mkdir(parents=True, exist_ok=True)
@@ -477,12 +479,18 @@ class Trainer:
         outcome = "finished"
         iterator = iter(loader)
         try:
+            # In a process group the ranks agree on stopping through an all-reduce, which waits for the
+            # GPU: done every `every` steps only (and the time margin covers that many steps).
+            every = 1 if not ctx.enabled else max(1, min(10, tcfg.log_every))
             while self.stage_done[stage] < steps:
-                signalled, global_over, stage_over = ctx.any_flags([
-                    self._stop_reason == "signal",
-                    not self._time_left_ok(global_deadline),
-                    not self._time_left_ok(stage_deadline),
-                ])  # fmt: skip
+                if (self.stage_done[stage] - start_batches) % every:
+                    signalled = global_over = stage_over = False
+                else:
+                    signalled, global_over, stage_over = ctx.any_flags([
+                        self._stop_reason == "signal",
+                        not self._time_left_ok(global_deadline, self._step_estimate() * (every - 1)),
+                        not self._time_left_ok(stage_deadline, self._step_estimate() * (every - 1)),
+                    ])  # fmt: skip
                 if signalled:
                     self._stop_reason, outcome = "signal", "stopped"
                     break

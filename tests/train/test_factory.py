@@ -32,7 +32,8 @@ def test_all_stages_then_eval_on_a_synth_tiny_dataset(synth_tiny, tmp_path, caps
     log = read_log(run)
     assert [e["stage"] for e in log if e.get("event") == "stage_finished"] == [1, 2, 3]
     assert all(math.isfinite(v) for e in log if "event" not in e for v in e["losses"].values())
-    code = cli.main(["eval", "--checkpoint", str(run), "--data", str(synth_tiny), "--max-images", "4", "--fit-steps", "2"])
+    argv = ["eval", "--checkpoint", str(run), "--data", str(synth_tiny), "--max-images", "4", "--fit-steps", "2"]
+    code = cli.main(argv)
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert report["groups"]["held_out_views"]["images"] == 4
