@@ -8,6 +8,22 @@ from pathlib import Path
 
 import pytest
 
+SUBPROCESS_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Training commands the tests start use one thread, like the in-process runs (see below)."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """The tiny networks train several times faster on one thread than on two when the machine is busy
+    (OpenMP threads spin while they wait); one thread also keeps in-process and subprocess runs
+    bit-identical. The previous setting comes back afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 @pytest.fixture(scope="session")
 def toy_data(tmp_path_factory) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.train.conftest import read_log, run_training, state_tensors
+from tests.train.conftest import SUBPROCESS_ENV, read_log, run_training, state_tensors
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ def _cli(args: list[str]) -> list[str]:
 
 
 def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+    return {**os.environ, "PYTHONPATH": str(ROOT), **SUBPROCESS_ENV}
 
 
 def _wait_for_checkpoint(run: Path, proc: subprocess.Popen, min_step: int, timeout: float = 240.0) -> int:
