@@ -201,15 +201,18 @@ class RunDir:
             free = None
         if free is not None and expected_bytes and free < expected_bytes + (16 << 20):
             self._raise_save_error(OSError(errno.ENOSPC, "No space left on device"))
+        # The folder may exist: a step saved again (e.g. to record a finished stage) or the leftovers of
+        # a save that was killed. Its files are replaced one by one, each atomically, and it is never
+        # deleted while latest.json names it.
+        is_latest = self._latest_dir() == folder
         try:
-            if folder.exists():
-                shutil.rmtree(folder)
-            folder.mkdir(parents=True)
+            folder.mkdir(parents=True, exist_ok=True)
             write_generator(folder / "generator.safetensors")
             write_state(folder / "state.safetensors")
             write_json(self.latest_path, {**record, "dir": str(folder.relative_to(self.root))}, indent=1)
         except Exception as e:
-            shutil.rmtree(folder, ignore_errors=True)
+            if not is_latest:
+                shutil.rmtree(folder, ignore_errors=True)
             error = _as_disk_error(e)
             if error is not None:
                 self._raise_save_error(error)
@@ -220,6 +223,12 @@ class RunDir:
             self._raise_save_error(e)
         self._prune(keep, current=folder)
         return folder
+
+    def _latest_dir(self) -> Path | None:
+        try:
+            return self.root / json.loads(self.latest_path.read_text())["dir"]
+        except (OSError, json.JSONDecodeError, KeyError, TypeError):
+            return None
 
     def _raise_save_error(self, e: OSError):
         previous = ""
@@ -245,10 +254,13 @@ class RunDir:
                 shutil.copyfile(generator_file, tmp)
 
     def _prune(self, keep: int, current: Path) -> None:
-        folders = sorted((self.root / "checkpoints").glob("step-*"))
-        for f in folders[:-keep] if keep > 0 else folders:
-            if f != current:
-                shutil.rmtree(f, ignore_errors=True)
+        """Keep ``current`` and the newest older folders (``keep`` in all); folders of later steps are
+        leftovers of a run that was killed and resumed from an earlier checkpoint: removed."""
+        folders = sorted(f for f in (self.root / "checkpoints").glob("step-*") if f.is_dir())
+        older = [f for f in folders if f.name < current.name]
+        stale = [f for f in folders if f.name > current.name]
+        for f in stale + (older[: max(0, len(older) - (keep - 1))] if keep > 0 else older):
+            shutil.rmtree(f, ignore_errors=True)
 
 
 def save_state_file(path: Path, tensors: dict[str, torch.Tensor], state: dict) -> None:

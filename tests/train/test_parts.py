@@ -107,3 +107,33 @@ def test_step_budgets_and_config_round_trip():
         from head360.model.config import make_config
 
         assert make_train_config(name).name == make_config(name).name == name
+
+
+def test_run_folder_never_deletes_the_checkpoint_latest_names(tmp_path):
+    import json
+
+    from head360.train.state import RunDir
+
+    run = RunDir(tmp_path / "run")
+    run.root.mkdir()
+
+    def writer(text):
+        return lambda p: p.write_text(text)
+
+    for step in (2, 4, 6):
+        run.save(step, writer(f"g{step}"), writer(f"s{step}"), {"step": step})
+    names = sorted(p.name for p in (run.root / "checkpoints").iterdir())
+    assert names == ["step-00000004", "step-00000006"]  # the previous one is kept
+    # the same step saved again (a stage marked finished without new steps): replaced in place
+    run.save(6, writer("g6b"), writer("s6b"), {"step": 6, "completed": [1]})
+    assert (run.latest()["dir"] / "generator.safetensors").read_text() == "g6b"
+    # a failing save of that same step leaves it in place
+    with pytest.raises(Head360Error, match="cannot save"):
+        run.save(6, writer("g6c"), lambda p: (_ for _ in ()).throw(OSError(5, "I/O error")), {"step": 6})
+    assert (run.latest()["dir"] / "generator.safetensors").read_text() == "g6c"
+    assert (run.latest()["dir"] / "state.safetensors").read_text() == "s6b"
+    # resumed from step 4 after a kill: the later leftovers go when step 5 is saved
+    (run.root / "latest.json").write_text(json.dumps({"step": 4, "dir": "checkpoints/step-00000004"}))
+    run.save(5, writer("g5"), writer("s5"), {"step": 5})
+    assert sorted(p.name for p in (run.root / "checkpoints").iterdir()) == ["step-00000004", "step-00000005"]
+    assert run.checkpoint_path.read_text() == "g5"
