@@ -302,6 +302,17 @@ def _face_without_nose(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return z
 
 
+@lru_cache(maxsize=1)
+def _midline_table() -> tuple[np.ndarray, np.ndarray]:
+    ys = np.linspace(-0.40, 0.24, 1281)
+    return ys, _face_without_nose(np.zeros_like(ys), ys)
+
+
+def _midline_without_nose(y: np.ndarray) -> np.ndarray:
+    ys, zs = _midline_table()
+    return np.interp(y, ys, zs)
+
+
 def face_depth(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Front depth ``Zf(x, y)`` of the face mask with all its features (nose, lips, brows...)."""
     x = np.asarray(x, np.float64)
@@ -313,7 +324,7 @@ def face_depth(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     p = _profiles()
     yn = np.clip(y, -0.372, 0.20)
     nz, nw, npow, nq = p["nose_z"](yn), p["nose_w"](yn), p["nose_p"](yn), p["nose_q"](yn)
-    h = np.maximum(nz - _face_without_nose(np.zeros_like(yn), yn), 0.0)
+    h = np.maximum(nz - _midline_without_nose(yn), 0.0)
     h = h * smoothstep(-0.372, -0.362, y) * smoothstep(0.22, 0.13, y)
     un = np.clip(ax / nw, 0.0, 1.0)
     z = z + h * (1.0 - un**npow) ** nq
@@ -451,8 +462,8 @@ class SkinCast:
         """d [N, 3] unit directions, o [N, 3] origins (default: world origin) -> distances [N]."""
         d = np.asarray(d, np.float64)
         o = np.zeros_like(d) if o is None else np.asarray(o, np.float64)
-        solids = (("cranium", _cranium_inside, 0.2, 1.7, 20), ("face", _face_inside, 0.35, 1.45, 18),
-                  ("neck", _neck_inside, 0.0, 2.2, 20))  # fmt: skip
+        solids = (("cranium", _cranium_inside, 0.2, 1.7, 12), ("face", _face_inside, 0.35, 1.45, 12),
+                  ("neck", _neck_inside, 0.0, 2.2, 14))  # fmt: skip
         found = {}
         for name, fn, lo, hi, steps in solids:
             bracket = None
