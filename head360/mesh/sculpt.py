@@ -212,9 +212,10 @@ def _eye_region(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     cx, cy, cz = a.eye_center
     dx = np.abs(x) - cx
     dy = y - cy
-    # soft orbital hollow under the brow (the upper sulcus), fading toward the cheek
-    qh = ((dx + 0.02) / 0.16) ** 2 + ((dy - 0.05) / 0.11) ** 2
-    z = z - 0.045 * np.exp(-qh) * smoothstep(-0.10, 0.02, dy)
+    # the orbit: a broad depression around the eye, so the lids stand out of it as on real faces,
+    # a little deeper under the brow (the upper sulcus) and toward the nose
+    qh = ((dx + 0.015) / 0.175) ** 2 + ((dy - 0.01) / np.where(dy > 0.01, 0.15, 0.165)) ** 2
+    z = z - 0.072 * np.exp(-qh)
     # the lid surface: the shell around the eyeball, continued beyond its silhouette by a surface
     # that levels off (so the eye corners do not sink into pits)
     rr = a.eyeball_radius + a.lid_offset
@@ -233,8 +234,8 @@ def _eye_region(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     w = t * t * t * (t * (6.0 * t - 15.0) + 10.0)  # C2 smoothstep
     z = (1.0 - w) * z + w * lid
     # upper lid crease
-    crease = np.exp(-(((e - 1.05) / 0.16) ** 2)) * smoothstep(0.0, 0.05, dy) * smoothstep(0.17, 0.05, np.abs(dx))
-    return z - 0.004 * crease
+    crease = np.exp(-(((e - 1.12) / 0.38) ** 2)) * smoothstep(0.0, 0.05, dy) * smoothstep(0.17, 0.05, np.abs(dx))
+    return z - 0.006 * crease
 
 
 def _lip_profile(s: np.ndarray) -> np.ndarray:

@@ -178,6 +178,10 @@ ANCHOR_DOC = {
     "upper_teeth_edge": "[n, 3] biting edge of the upper teeth along the arch, right -> left",
     "lower_teeth_edge": "[n, 3] biting edge of the lower teeth, right -> left",
     "tongue_tip": "[3] front of the tongue",
+    "eye_socket_left_lid": "[n] int per lid-lining vertex (part order): +1 hangs from the upper lid, -1 lower, 0 corner",
+    "eye_socket_left_ring": "[n] int ring of each lining vertex behind the margin (1 = next to the margin)",
+    "mouth_bag_side": "[n] int per mouth-bag vertex (part order): +1 upper half, -1 lower half, 0 corner/throat",
+    "mouth_bag_ring": "[n] int ring of each mouth-bag vertex behind the lips (1 = inner lip wall)",
 }
 
 
@@ -463,15 +467,29 @@ def build_template() -> Template:
         piece = _parts.build_eyeball(centers[k])
         part = Part.EYEBALL_LEFT if k == 0 else Part.EYEBALL_RIGHT
         asm.add(f"eyeball_{side}", piece, part, Label.EYES, ATLAS_RECTS[f"eyeball_{side}"])
+    structure: dict[str, np.ndarray] = {}
     for k, side in enumerate(("left", "right")):
         loop = np.concatenate([skin.eye_upper[k], skin.eye_lower[k][1:-1][::-1]])
         piece = _parts.build_eye_socket(centers[k], loop, skin.vertices)
         part = Part.EYE_SOCKET_LEFT if k == 0 else Part.EYE_SOCKET_RIGHT
         asm.add(f"eye_socket_{side}", piece, part, Label.SKIN, ATLAS_RECTS[f"eye_socket_{side}"])
+        # which lid each lining vertex hangs from (+1 upper, -1 lower, 0 corners / back) and its ring
+        n, n_up = len(loop), len(skin.eye_upper[k])
+        n_own = len(piece.vertices) - n
+        pos = np.arange(n_own) % n
+        lid = np.where((pos > 0) & (pos < n_up - 1), 1, np.where(pos >= n_up, -1, 0))
+        lid[-1] = 0
+        ring = np.arange(n_own) // n + 1
+        structure[f"eye_socket_{side}_lid"] = lid.astype(np.int64)
+        structure[f"eye_socket_{side}_ring"] = ring.astype(np.int64)
 
     # --- mouth ----------------------------------------------------------------------------------
     bag, bag_side = _parts.build_mouth_bag(skin.vertices, skin.mouth_upper, skin.mouth_lower)
     bag_index = asm.add("mouth_bag", bag, Part.MOUTH_BAG, Label.MOUTH_INTERIOR, ATLAS_RECTS["mouth_bag"])
+    n_loop = len(skin.mouth_upper) + len(skin.mouth_lower) - 2
+    own = np.array([i not in bag.shared for i in range(len(bag.vertices))])
+    structure["mouth_bag_side"] = bag_side[own].astype(np.int64)
+    structure["mouth_bag_ring"] = (np.nonzero(own)[0] // n_loop).astype(np.int64)
     upper_arch, lower_arch = _parts.dental_arches()
     up_piece, up_index = _parts.build_teeth(upper_arch, _parts.UPPER_TEETH, upper=True)
     lo_piece, lo_index = _parts.build_teeth(lower_arch, _parts.LOWER_TEETH, upper=False)
@@ -492,6 +510,7 @@ def build_template() -> Template:
     teeth = tuple((n, first_up + f, c) for n, f, c in up_index) + tuple((n, first_lo + f, c) for n, f, c in lo_index)
 
     anchors = _anchors(skin, vertices, vertex_part, asm.ranges, bag_index, bag_side, upper_arch, lower_arch)
+    anchors.update(structure)
     landmarks = _landmarks(skin, vertices)
     return Template(
         vertices=vertices,
