@@ -4,8 +4,8 @@ codes up to +-3 stay plausible.
 
 ``identity_basis(template) -> [50, V, 3]`` (cached per template), ``sample_identity(rng) -> [50]``,
 ``identity_vertices(template, params [50]) -> [V, 3]``. ``IDENTITY_NAMES`` names the fields; the
-first ones are those that matter most for expressions (jaw, mouth, eyes), which the bilinear mesh
-model's shape x expression interaction uses first.
+first ones are those that change the blendshapes most (face length, mouth, chin, jaw, eyes), which
+the bilinear mesh model's shape x expression interaction uses first.
 
 Each field is a smooth function of the template position, sized from adult anthropometric standard
 deviations (head breadth SD ~5 mm, face length SD ~6 mm, nose length SD ~4 mm...). Parts stay
@@ -23,17 +23,18 @@ from head360.mesh import sculpt
 from head360.mesh.template import Part, Template
 
 IDENTITY_NAMES: tuple[str, ...] = (
-    # expression-relevant first
-    "jaw_width", "face_length", "mouth_width", "mouth_height", "chin_projection", "jaw_angle",
-    "eye_size", "eye_spacing", "eye_height", "eye_tilt", "lip_thickness_upper", "lip_thickness_lower",
-    "cheekbones", "brow_ridge", "chin_height", "chin_width", "eye_depth", "cheek_fullness",
-    # head and nose
-    "skull_width", "skull_length", "skull_height", "forehead_slope", "nose_length", "nose_width",
-    "nose_projection", "nose_bridge", "nose_tip", "ear_size", "ear_angle", "ear_position", "neck_thickness",
-    "occiput", "temples", "face_width", "midface_depth", "jaw_depth",
-    # smooth regional variations
+    # ordered by how much they change the blendshapes (measured), so the bilinear model's
+    # shape x expression interaction, which uses the first K codes, captures most of it
+    "face_length", "mouth_height", "chin_projection", "chin_height", "jaw_depth", "eye_size",
+    "jaw_angle", "lip_thickness_lower", "mouth_width", "lip_thickness_upper", "eye_tilt",
+    "cheek_fullness", "region_10", "neck_thickness", "skull_width", "jaw_width", "region_11",
+    "region_12", "midface_depth", "face_width", "region_08", "region_09", "cheekbones", "eye_spacing",
+    "eye_height", "brow_ridge", "eye_depth", "chin_width", "nose_length", "nose_projection",
+    "nose_width", "skull_length", "nose_tip", "temples", "nose_bridge", "occiput", "forehead_slope",
+    "skull_height", "ear_size", "ear_position", "ear_angle",
+    # smooth regional variations elsewhere
     "region_01", "region_02", "region_03", "region_04", "region_05", "region_06", "region_07",
-    "region_08", "region_09", "region_10", "region_11", "region_12", "region_13", "region_14",
+    "region_13", "region_14",
 )  # fmt: skip
 NUM_IDENTITY = len(IDENTITY_NAMES)
 assert NUM_IDENTITY == 50

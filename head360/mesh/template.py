@@ -178,7 +178,7 @@ ANCHOR_DOC = {
     "upper_teeth_edge": "[n, 3] biting edge of the upper teeth along the arch, right -> left",
     "lower_teeth_edge": "[n, 3] biting edge of the lower teeth, right -> left",
     "tongue_tip": "[3] front of the tongue",
-    "eye_socket_left_lid": "[n] int per lid-lining vertex (part order): +1 hangs from the upper lid, -1 lower, 0 corner",
+    "eye_socket_left_lid": "[n] int per lid-lining vertex (part order): +1 upper lid, -1 lower lid, 0 corner",
     "eye_socket_left_ring": "[n] int ring of each lining vertex behind the margin (1 = next to the margin)",
     "mouth_bag_side": "[n] int per mouth-bag vertex (part order): +1 upper half, -1 lower half, 0 corner/throat",
     "mouth_bag_ring": "[n] int ring of each mouth-bag vertex behind the lips (1 = inner lip wall)",
