@@ -450,7 +450,7 @@ def build_mouth_bag(
     nr = len(rings)
     faces = _grid_faces(nr, n, wrap=True)
     last = np.arange(n) + (nr - 1) * n
-    cap = np.stack([np.full(n, len(verts) - 1), last, np.roll(last, -1)], 1)
+    cap = np.stack([np.full(n, len(verts) - 1), np.roll(last, -1), last], 1)
     faces = np.concatenate([faces, cap])
     # keep the bag inside the head: pull any point out of the skin back under it
     from head360.mesh.sculpt import skin_radius
