@@ -7,8 +7,9 @@ is the subject's left (+x). Amounts (1 = 10 cm): eyeLook* turns the eyeball 30 d
 25 deg up/down (the lids follow up/down); eyeBlink closes the lids exactly (they meet about a third
 of the way up the opening, rotating around the eyeball centre so they never enter it); jawOpen
 turns the jaw 25 deg about the condyles (lower lip, lower teeth, tongue and the floor of the mouth
-come along, showing teeth and tongue); mouthClose brings the lips back together while the jaw is
-open; tongueOut opens the jaw 9 deg and pushes the tongue ~3 cm out between the lips.
+come along, showing teeth and tongue; the condyles glide ~1 cm forward as they do); mouthClose
+brings the lips back together while the jaw is open; tongueOut opens the jaw 9 deg and pushes the
+tongue ~3 cm out between the lips.
 
 How it works: smooth region weights are computed once per template (cached), from the template's
 positions and structure; the motions are built from the identity's own geometry (eyeball centres,
@@ -121,14 +122,24 @@ def _build_rig(t: Template) -> _Rig:
     xs = line[:, 0]
     th_line = np.arctan2(line[:, 1] - hy, line[:, 2] - hz)
     th_split = np.interp(x, xs, th_line)  # beyond the corners: the corners' angle
-    width = np.radians(1.2) + np.radians(9.0) * _smooth(0.22, 0.5, ax)
+    width = np.radians(2.0) + np.radians(9.0) * _smooth(0.22, 0.5, ax)
     w_jaw = _smooth(width, -width, theta - th_split)
-    # under the chin the skin stretches to the throat; behind the ramus nothing moves
+    # between the lip corners the split is the mouth slit itself: the whole lower lip turns with the
+    # jaw, the upper lip stays (a smooth band there would fold the lips over)
+    in_mouth = (
+        _smooth(a.mouth_half_width + 0.05, a.mouth_half_width - 0.01, ax)
+        * (z > 0.45)
+        * (np.abs(y - a.stomion_y) < 0.25)
+    )
+    below = (theta < th_split).astype(np.float64)
+    w_jaw = in_mouth * below + (1.0 - in_mouth) * w_jaw
+    # under the chin the skin stretches to the throat; behind the ramus and at the joint nothing moves
     ment_y, ment_z = a.menton
     tt = np.clip((ment_z - z) / 0.74, 0.0, 1.0)
     y_border = ment_y + 0.27 * tt**1.1
     w_jaw *= _smooth(y_border - 0.28, y_border - 0.02, y)
-    w_jaw *= _smooth(-0.16, 0.06, z)
+    w_jaw *= _smooth(-0.45, 0.08, z)
+    w_jaw *= _smooth(0.10, 0.35, np.hypot(y - hy, z - hz))
     w_jaw[up_ids] = 0.0
     w_jaw[lo_ids] = 1.0
     w_jaw[lo_ids[[0, -1]]] = 0.5
@@ -325,7 +336,9 @@ def blendshape_deltas(template: Template, neutral: np.ndarray) -> np.ndarray:
         return d
 
     jaw_open = jaw_rotation(JAW_OPEN_DEG)
-    jaw_open[:, 2] += 0.012 * w  # the condyles also glide forward a little
+    # the condyles also glide forward and down the joint as the mouth opens wide
+    jaw_open[:, 1] -= 0.04 * w
+    jaw_open[:, 2] += 0.09 * w
     put("jawOpen", jaw_open)
     put("jawForward", np.stack([np.zeros(rig.n), np.zeros(rig.n), 0.045 * w], 1))
     put("jawLeft", np.stack([0.045 * w, np.zeros(rig.n), np.zeros(rig.n)], 1))
@@ -336,7 +349,8 @@ def blendshape_deltas(template: Template, neutral: np.ndarray) -> np.ndarray:
     full = np.zeros_like(n)
     lips = np.nonzero((rig.lip_edge_up > 0) | (rig.lip_edge_lo > 0))[0]
     full[lips] = _rot_x(n[lips], hinge, np.full(len(lips), np.radians(JAW_OPEN_DEG))) - n[lips]
-    full[lips, 2] += 0.012
+    full[lips, 1] -= 0.04
+    full[lips, 2] += 0.09
     close = -0.6 * rig.lip_edge_lo[:, None] * jaw_open + 0.4 * rig.lip_edge_up[:, None] * full
     put("mouthClose", close)
 

@@ -357,6 +357,13 @@ def _build_basis(t: Template) -> np.ndarray:
     ear_ids = [t.part_vertices(Part.EAR_LEFT), t.part_vertices(Part.EAR_RIGHT)]
     ear_roots = np.stack([t.anchors["ear_left"], t.anchors["ear_right"]]).astype(np.float64)
     head = ~np.isin(vp, [int(Part.EAR_LEFT), int(Part.EAR_RIGHT)])
+    # around each eye the lids and their linings move with the eyeball (rigidly near it), so no field
+    # pushes a lid into its eyeball; eye size alone opens and closes the lids around it
+    near_eye = []
+    for c in centers:
+        rho = np.linalg.norm(p - c, axis=1)
+        w = np.clip((0.27 - rho) / 0.10, 0.0, 1.0)
+        near_eye.append(w * w * (3 - 2 * w))
     for k, name in enumerate(IDENTITY_NAMES):
         if name.startswith("ear_"):
             continue
@@ -365,6 +372,10 @@ def _build_basis(t: Template) -> np.ndarray:
         d[head] = f(p[head])
         # eyeballs: rigid, with the field at their centre (eye size leaves them in place)
         c_disp = f(centers) if name != "eye_size" else np.zeros((2, 3))
+        if name != "eye_size":
+            for side in range(2):
+                w = near_eye[side][:, None] * head[:, None]
+                d = (1.0 - w) * d + w * c_disp[side]
         d[eye_l] = c_disp[0]
         d[eye_r] = c_disp[1]
         # ears: rigid, with the head at their root
@@ -384,9 +395,11 @@ def _build_basis(t: Template) -> np.ndarray:
         rel = p[ids] - root
         sgn = 1.0 if side == 0 else -1.0
         basis[IDENTITY_NAMES.index("ear_size"), ids] = 0.07 * rel
-        ang = np.radians(6.0)
-        # a small turn about the vertical axis through the root: the back edge swings outward
-        rot = np.stack([-sgn * ang * rel[:, 2], np.zeros(len(ids)), sgn * ang * rel[:, 0]], 1)
+        ang = np.radians(4.0)
+        # a small turn about a vertical axis along the ear's front attachment: the back edge swings out
+        hinge = np.array([root[0], root[1], t.anchors["ear_left"][2] + 0.05])
+        rel_h = p[ids] - hinge
+        rot = np.stack([-sgn * ang * rel_h[:, 2], np.zeros(len(ids)), sgn * ang * (rel_h[:, 0])], 1)
         basis[IDENTITY_NAMES.index("ear_angle"), ids] = rot
         basis[IDENTITY_NAMES.index("ear_position"), ids] = np.array([0.0, 0.03, -0.01])
     return basis.astype(np.float32)
