@@ -1,11 +1,13 @@
 """Wavefront OBJ (+ MTL) writing and reading, with UVs on their own index (``f v/vt/vn``).
 
-``write_obj(path, vertices, faces, uvs=None, faces_uv=None, normals=None, colors=None, texture=None)``
-writes ``v x y z [r g b]``, ``vt u v``, ``vn x y z`` and ``f v/vt/vn`` lines (1-based), and when a
-texture is given an MTL next to the OBJ with ``map_Kd`` pointing at it. ``read_obj(path)`` reads
-what we write back exactly (up to the 6 significant digits written) and typical artist files:
-polygons are fan-triangulated, faces may lack ``vt`` / ``vn``, indices may be negative (relative),
-``o`` / ``g`` / ``s`` / ``usemtl`` lines are accepted and ignored.
+``write_obj(path, vertices, faces, uvs=None, faces_uv=None, normals=None, colors=None, texture=None,
+face_material=None, material_names=None)`` writes ``v x y z [r g b]``, ``vt u v``, ``vn x y z`` and
+``f v/vt/vn`` lines (1-based); per-face materials become ``usemtl`` switches (face order is kept);
+with a texture or materials an MTL is written next to the OBJ (``map_Kd`` pointing at the texture).
+``read_obj(path)`` reads what we write back exactly (up to the 6 significant digits written) and
+typical artist files: polygons are fan-triangulated, faces may lack ``vt`` / ``vn``, indices may be
+negative (relative), ``o`` / ``g`` / ``s`` lines are accepted and ignored, ``usemtl`` names are kept
+per face.
 
 Both sides are plain text (Blender, MeshLab and most tools read and write this dialect). Files are
 written atomically; a malformed file raises :class:`head360.errors.Head360Error` naming the line.
@@ -42,6 +44,10 @@ class ObjMesh:
     faces_normal: np.ndarray | None = None
     colors: np.ndarray | None = None
     texture: Path | None = None
+    material_names: list[str] | None = None
+    """Names of the ``usemtl`` materials in order of first use."""
+    face_material: np.ndarray | None = None
+    """[F] int index into ``material_names`` per face (-1 before any ``usemtl``)."""
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -65,12 +71,17 @@ def write_obj(
     colors=None,
     texture: str | os.PathLike | None = None,
     material_name: str = "head",
+    face_material=None,
+    material_names=None,
 ) -> None:
     """Write an OBJ (and an MTL beside it when ``texture`` is given).
 
     vertices [V, 3]; faces [F, 3] (0-based); uvs [T, 2] with faces_uv [F, 3]; normals: [V, 3] per
     vertex, ``True`` to compute them, or None for none; colors [V, 3] in 0..1 (written as
-    ``v x y z r g b``); texture: path of the image for ``map_Kd`` (written relative to the OBJ).
+    ``v x y z r g b``); texture: the image for ``map_Kd`` (a relative path is taken as relative to
+    the OBJ's folder and written as is; an absolute one is written relative to the OBJ);
+    face_material [F] int with material_names: one ``usemtl`` per run of faces (all materials share
+    the texture); without them all faces use ``material_name``.
     """
     path = Path(path)
     v = np.asarray(vertices, np.float64)
@@ -84,7 +95,14 @@ def write_obj(
     out = io.StringIO()
     out.write("# Head360 Studio mesh\n")
     mtl_path = None
-    if texture is not None:
+    if face_material is not None:
+        face_material = np.asarray(face_material, np.int64)
+        if material_names is None or face_material.shape != (len(f),):
+            raise ValueError("write_obj: face_material must be [F] indices into material_names")
+        names = [str(n) for n in material_names]
+    else:
+        names = [material_name]
+    if texture is not None or face_material is not None:
         mtl_path = path.with_suffix(".mtl")
         out.write(f"mtllib {mtl_path.name}\n")
     if colors is not None:
@@ -97,31 +115,41 @@ def write_obj(
         np.savetxt(out, np.asarray(uvs, np.float64), fmt="vt %.6g %.6g")
     if normals is not None:
         np.savetxt(out, np.asarray(normals, np.float64), fmt="vn %.5g %.5g %.5g")
-    if texture is not None:
-        out.write(f"usemtl {material_name}\n")
     fi = f + 1
     if uvs is not None and normals is not None:
         ft = np.asarray(faces_uv, np.int64) + 1
         rows = np.stack([fi[:, 0], ft[:, 0], fi[:, 0], fi[:, 1], ft[:, 1], fi[:, 1], fi[:, 2], ft[:, 2], fi[:, 2]], 1)
-        np.savetxt(out, rows, fmt="f %d/%d/%d %d/%d/%d %d/%d/%d")
+        fmt = "f %d/%d/%d %d/%d/%d %d/%d/%d"
     elif uvs is not None:
         ft = np.asarray(faces_uv, np.int64) + 1
         rows = np.stack([fi[:, 0], ft[:, 0], fi[:, 1], ft[:, 1], fi[:, 2], ft[:, 2]], 1)
-        np.savetxt(out, rows, fmt="f %d/%d %d/%d %d/%d")
+        fmt = "f %d/%d %d/%d %d/%d"
     elif normals is not None:
         rows = np.stack([fi[:, 0], fi[:, 0], fi[:, 1], fi[:, 1], fi[:, 2], fi[:, 2]], 1)
-        np.savetxt(out, rows, fmt="f %d//%d %d//%d %d//%d")
+        fmt = "f %d//%d %d//%d %d//%d"
     else:
-        np.savetxt(out, fi, fmt="f %d %d %d")
+        rows, fmt = fi, "f %d %d %d"
+    if face_material is None:
+        if mtl_path is not None:
+            out.write(f"usemtl {material_name}\n")
+        np.savetxt(out, rows, fmt=fmt)
+    else:  # one usemtl per run of faces with the same material, keeping the face order
+        starts = np.concatenate([[0], np.nonzero(np.diff(face_material))[0] + 1, [len(f)]])
+        for s0, s1 in zip(starts[:-1], starts[1:], strict=True):
+            out.write(f"usemtl {names[face_material[s0]]}\n")
+            np.savetxt(out, rows[s0:s1], fmt=fmt)
     if mtl_path is not None:
-        tex = Path(texture)
-        try:
-            rel = os.path.relpath(tex, path.parent)
-        except ValueError:  # another drive on Windows
-            rel = str(tex)
-        mtl = (
-            f"# Head360 Studio material\nnewmtl {material_name}\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\n"
-            f"map_Kd {rel.replace(os.sep, '/')}\n"
+        map_line = ""
+        if texture is not None:
+            tex = Path(texture)
+            if tex.is_absolute():
+                try:
+                    tex = Path(os.path.relpath(tex, path.parent))
+                except ValueError:  # another drive on Windows
+                    pass
+            map_line = f"map_Kd {tex.as_posix()}\n"
+        mtl = "# Head360 Studio materials\n" + "".join(
+            f"newmtl {name}\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\n{map_line}\n" for name in names
         )
         with atomic_path(mtl_path) as tmp:
             tmp.write_text(mtl, encoding="utf-8")
@@ -150,9 +178,11 @@ def read_obj(path: str | os.PathLike) -> ObjMesh:
     except OSError as e:
         raise Head360Error(f"cannot read '{path}': {e.strerror or e}") from e
     verts, colors, uvs, normals = [], [], [], []
-    faces, faces_uv, faces_n = [], [], []
+    faces, faces_uv, faces_n, face_mat = [], [], [], []
     all_uv, all_n = True, True
     mtllibs: list[str] = []
+    materials: list[str] = []
+    current = -1
     for line_no, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -183,10 +213,16 @@ def read_obj(path: str | os.PathLike) -> ObjMesh:
                     faces.append([c[0] for c in tri])
                     faces_uv.append([c[1] for c in tri])
                     faces_n.append([c[2] for c in tri])
+                    face_mat.append(current)
                     all_uv &= all(c[1] >= 0 for c in tri)
                     all_n &= all(c[2] >= 0 for c in tri)
             elif tag == "mtllib":
                 mtllibs.append(line[len("mtllib") :].strip())
+            elif tag == "usemtl":
+                name = line[len("usemtl") :].strip()
+                if name not in materials:
+                    materials.append(name)
+                current = materials.index(name)
         except (ValueError, IndexError) as e:
             raise Head360Error(f"{path}:{line_no}: cannot read '{raw.strip()[:60]}' ({e})") from e
     if not verts or not faces:
@@ -202,6 +238,8 @@ def read_obj(path: str | os.PathLike) -> ObjMesh:
         faces_normal=np.asarray(faces_n, np.int64) if normals and all_n else None,
         colors=np.asarray(colors, np.float32) if colors else None,
         texture=_texture_of(path, mtllibs),
+        material_names=materials or None,
+        face_material=np.asarray(face_mat, np.int64) if materials else None,
     )
 
 

@@ -68,3 +68,16 @@ def test_damaged_files_raise(tmp_path):
         read_obj(tmp_path / "empty.obj")
     with pytest.raises(Head360Error):
         read_obj(tmp_path / "missing.obj")
+
+
+def test_materials_per_face_keep_order_and_labels(template, tmp_path):
+    t = template
+    names = ["skin", "neck", "eyes", "mouth"]
+    material = np.array([{1: 0, 5: 1, 3: 2, 4: 3}[int(x)] for x in t.face_label])
+    write_obj(tmp_path / "h.obj", t.vertices, t.faces, t.uvs, t.faces_uv, texture="head.png",
+              face_material=material, material_names=names)  # fmt: skip
+    m = read_obj(tmp_path / "h.obj")
+    assert np.array_equal(m.faces, t.faces)  # the face order survives the usemtl runs
+    assert [m.material_names[i] for i in m.face_material] == [names[i] for i in material]
+    assert m.texture == (tmp_path / "head.png").resolve()
+    assert (tmp_path / "h.mtl").read_text().count("map_Kd head.png") == 4
