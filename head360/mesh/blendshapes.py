@@ -374,9 +374,8 @@ def blendshape_deltas(template: Template, neutral: np.ndarray) -> np.ndarray:
         sgn = 1.0 if k == 0 else -1.0
         cw = rig.corner[k]
         half = rig.side_left if k == 0 else 1.0 - rig.side_left
-        smile = np.stack(
-            [sgn * 0.030 * cw, 0.060 * cw + 0.018 * rig.cheek_up[k], -0.030 * cw + 0.012 * rig.cheek_up[k]], 1
-        )
+        cu = rig.cheek_up[k]
+        smile = np.stack([sgn * 0.040 * cw, 0.075 * cw + 0.028 * cu, -0.035 * cw + 0.015 * cu], 1)
         put(f"mouthSmile{suffix}", smile)
         put(f"mouthFrown{suffix}", np.stack([sgn * 0.010 * cw, -0.050 * cw, -0.006 * cw], 1))
         put(f"mouthDimple{suffix}", np.stack([sgn * 0.022 * cw, 0.006 * cw, -0.030 * cw], 1))
