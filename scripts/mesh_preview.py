@@ -39,7 +39,9 @@ def vertex_colors(template, vertices: np.ndarray) -> np.ndarray:
         ids = t.part_vertices(part)
         d = p[ids] - t.anchors[f"eye_center_{side}"]
         ang = np.degrees(np.arccos(np.clip(d[:, 2] / np.linalg.norm(d, axis=1), -1, 1)))
-        col[ids] = np.where(ang[:, None] < 12, [0.03, 0.03, 0.03], np.where(ang[:, None] < 29, [0.30, 0.20, 0.10], [0.92, 0.91, 0.88]))
+        col[ids] = np.where(
+            ang[:, None] < 12, [0.03, 0.03, 0.03], np.where(ang[:, None] < 29, [0.30, 0.20, 0.10], [0.92, 0.91, 0.88])
+        )
     col[t.part_vertices(Part.MOUTH_BAG)] = [0.42, 0.12, 0.12]
     col[t.part_vertices(Part.TONGUE)] = [0.75, 0.32, 0.35]
     for part in (Part.TEETH_UPPER, Part.TEETH_LOWER):
@@ -62,7 +64,11 @@ def head_meshes(template, vertices: np.ndarray, colors: np.ndarray) -> list:
         ("cavity", (Part.MOUTH_BAG, Part.TONGUE)),
     ):
         keep = np.isin(t.face_part, parts)
-        out.append(RenderMesh(vertices=vertices, faces=t.faces[keep], colors=colors, face_label=t.face_label[keep], material=material))
+        out.append(
+            RenderMesh(
+                vertices=vertices, faces=t.faces[keep], colors=colors, face_label=t.face_label[keep], material=material
+            )
+        )
     return out
 
 
@@ -85,12 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     colors = vertex_colors(t, t.vertices)
     size = args.size
     renderer = MeshRenderer(size)
-    face_cam = Camera.orbit(25.0, 5.0, radius=4.2, target=(0.0, -0.15, 0.3), focal=2.1)
+    face_cam = Camera.orbit(25.0, 5.0, radius=4.8, target=(0.0, -0.28, 0.3), focal=2.1)
     rows = []
     # the mean head from four sides
     mean = t.vertices
     renderer.set_scene(head_meshes(t, mean, colors))
-    sides = [renderer.render(Camera.orbit(yaw, 5.0, radius=7.0, target=(0.0, -0.1, 0.0))).rgb for yaw in (0, 40, 90, 180)]
+    sides = [
+        renderer.render(Camera.orbit(yaw, 5.0, radius=7.0, target=(0.0, -0.1, 0.0))).rgb for yaw in (0, 40, 90, 180)
+    ]
     rows.append(sides)
     rng = np.random.default_rng(2024)
     codes = [np.zeros(50, np.float32)] + [sample_identity(rng) for _ in range(args.identities - 1)]
