@@ -1,0 +1,1 @@
+"""The data factory: procedural subjects (identity, appearance, hairstyle) and the dataset writer."""
