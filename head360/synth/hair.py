@@ -302,6 +302,8 @@ class _Style:
     """Irregularity of the hanging ends (world units)."""
     hairline_taper: float = 0.12
     hairline_min: float = 0.25
+    edge_taper: float = 0.18
+    edge_min: float = 0.35
     tip_taper: float = 0.2
     tip_min: float = 0.35
     extra: str | None = None
@@ -457,8 +459,8 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
             hang_in=0.1,
             smooth=9,
             ridge_amplitude=0.005,
-            hairline_taper=0.15,
-            hairline_min=0.2,
+            hairline_taper=0.25,
+            hairline_min=0.25,
             tip_taper=0.12,
             tip_min=0.55,
         )
@@ -514,29 +516,31 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
         )
     if style == "curly":
         end = fr.chin_y + 0.3 + 0.1 * jit[3]
-        t_top = 0.36 + 0.05 * jit[4]
+        t_top = 0.3 + 0.05 * jit[4]
 
         def thick(d, phi, lam):
-            return 0.22 + (t_top - 0.22) * smoothstep(-0.4, 0.5, d[..., 1])
+            return 0.2 + (t_top - 0.2) * smoothstep(-0.4, 0.5, d[..., 1])
 
         return _Style(
             pole=_dir(180.0, 70.0),
-            cap_y=draped_cap(fr.hairline_y - 0.1, fr.ear_top_y + 0.1),
+            cap_y=draped_cap(None, fr.ear_top_y + 0.1),
             thickness=thick,
             curtain_from=math.radians(56.0),
             end_y=_periodic_curve([(0.0, end), (90.0, end), (180.0, end - 0.05)]),
             drape=True,
-            fringe_lift=0.03,
-            fringe_thickness=0.12,
+            fringe_thickness=0.4,
             curl=0.15,
             curl_length=0.3,
             hang_in=0.05,
             smooth=11,
             end_jitter=0.08,
             bump_amplitude=0.1,
-            bump_frequency=7.0,
+            bump_frequency=6.0,
             ridge_amplitude=0.0,
-            hairline_taper=0.15,
+            hairline_taper=0.45,
+            hairline_min=0.12,
+            edge_taper=0.3,
+            edge_min=0.25,
             tip_taper=0.15,
             tip_min=0.5,
         )
@@ -588,19 +592,17 @@ def _shell_maps(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, seed: i
     gap = np.full_like(R, st.gap)
     y_scalp = c[1] + R * np.sin(LAM)
     front = smoothstep(math.radians(50.0), math.radians(25.0), np.abs(PHI))
-    below = smoothstep(fr.hairline_y + 0.05, fr.hairline_y - 0.15, y_scalp) * front
+    below = smoothstep(fr.hairline_y + 0.2, fr.hairline_y - 0.1, y_scalp) * front
     if st.fringe_lift > 0:  # bangs stand off the forehead
         gap = gap + st.fringe_lift * below
     r_scalp = R + gap
     t = st.thickness(d, PHI, LAM)
     t = t + (np.minimum(t, st.fringe_thickness) - t) * below  # bangs are a thin layer
-    if st.bump_amplitude > 0:
-        n = value_noise3(d * 1.0, st.bump_frequency, seed + 11)
-        n2 = value_noise3(d * 1.0, st.bump_frequency * 2.1, seed + 12)
-        t = t + st.bump_amplitude * (0.5 + 0.5 * (0.7 * n + 0.3 * n2))
     if st.drape:
-        r_in = _drape(r_scalp, lam)
-        r_out = _drape(r_scalp + t, lam)
+        # hang only where a curtain is (never in front of the face)
+        w = smoothstep(st.curtain_from - math.radians(18.0), st.curtain_from, np.abs(PHI))
+        r_in = r_scalp + w * (_drape(r_scalp, lam) - r_scalp)
+        r_out = r_scalp + t + w * (_drape(r_scalp + t, lam) - r_scalp - t)
         if st.hang_in > 0:  # hair falls in towards the neck below the ears
             y_in = c[1] + r_in * np.sin(LAM)
             f = 1.0 - st.hang_in * smoothstep(fr.ear_top_y, -HEAD_BOX_HALF, y_in) * (LAM < 0)
@@ -736,17 +738,19 @@ def _build_shell(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, cfg: H
     last = np.where(hangs, nrow - 1, nc)
     total = arc[np.arange(ncol + 1), last]
     v = np.clip(arc / np.maximum(total[:, None], 1e-9), 0.0, 1.0)
-    to_end = np.maximum(total[:, None] - arc, 0.0)
     thick = np.maximum(r_out - r_in, 0.0)
-    taper_len = np.where(hangs, st.tip_taper, st.hairline_taper)[:, None]
-    taper_min = np.where(hangs, st.tip_min, st.hairline_min)[:, None]
-    taper = taper_min + (1 - taper_min) * smoothstep(0.0, np.maximum(taper_len, 1e-6), to_end)
-    thick = thick * np.where(taper_len > 0, taper, 1.0)
+    taper = _boundary_taper(st, p_in, valid, hangs, nc)
+    thick = thick * taper
     if st.part_width > 0:
         dpsi = np.minimum(psi, 2 * math.pi - psi)[:, None]
         dist = dpsi * np.sin(theta)
         along = smoothstep(st.part_length + 0.15, st.part_length - 0.1, theta)
         thick = thick * (1.0 - 0.85 * np.exp(-((dist / st.part_width) ** 2)) * along)
+    if st.bump_amplitude > 0:  # curls / texture: 3D noise on the inner surface points
+        n = value_noise3(p_in, st.bump_frequency, seed + 11)
+        n2 = value_noise3(p_in, st.bump_frequency * 2.3, seed + 12)
+        bumps = 0.5 + 0.5 * (0.7 * n + 0.3 * n2)
+        thick = thick + st.bump_amplitude * bumps * taper
     if st.ridge_amplitude > 0:
         uv = np.stack(np.broadcast_arrays(psi[:, None] / (2 * math.pi), v), -1)
         ridges = value_noise2(uv, (st.ridge_count, 3.0), seed + 21, period=(st.ridge_count, None))
@@ -756,6 +760,40 @@ def _build_shell(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, cfg: H
     p_out = c + (r_in + thick)[..., None] * dirs
     u = np.broadcast_to(psi[:, None] / (2 * math.pi), v.shape)
     return p_in, p_out, u, v, valid, nc
+
+
+def _boundary_taper(st: _Style, p_in: np.ndarray, valid: np.ndarray, hangs: np.ndarray, nc: int) -> np.ndarray:
+    """Thickness factor [ncol+1, nrow] that thins the hair towards its boundary.
+
+    The hairline, the hanging tips and the side edges of a curtain each have their own taper; the
+    distance is measured in 3D to the nearest boundary point of that kind (so neighbouring columns of
+    different lengths taper alike).
+    """
+    from scipy.spatial import cKDTree
+
+    ncol1, nrow = valid.shape
+    nxt = np.concatenate([valid[:, 1:], np.zeros((ncol1, 1), bool)], axis=1)
+    is_end = valid & ~nxt
+    left = np.roll(valid, 1, axis=0)
+    right = np.roll(valid, -1, axis=0)
+    left[0] = valid[-2]  # columns 0 and ncol are the same meridian
+    right[-1] = valid[1]
+    is_edge = valid & ~(left & right) & ~is_end
+    kinds = [
+        (is_end & ~hangs[:, None], st.hairline_taper, st.hairline_min),
+        (is_end & hangs[:, None], st.tip_taper, st.tip_min),
+        (is_edge, st.edge_taper, st.edge_min),
+    ]
+    factor = np.ones(valid.shape)
+    pts = p_in[valid]
+    for mask, length, minimum in kinds:
+        if length <= 0 or not mask.any():
+            continue
+        dist, _ = cKDTree(p_in[mask]).query(pts, distance_upper_bound=length * 1.01)
+        f = np.ones(valid.shape)
+        f[valid] = minimum + (1 - minimum) * smoothstep(0.0, length, np.minimum(dist, length))
+        factor = np.minimum(factor, f)
+    return factor
 
 
 def _grid_to_mesh(p_in, p_out, u, v, valid):
