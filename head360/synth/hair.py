@@ -605,7 +605,7 @@ def _shell_maps(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, seed: i
         r_out = r_scalp + t + w * (_drape(r_scalp + t, lam) - r_scalp - t)
         if st.hang_in > 0:  # hair falls in towards the neck below the ears
             y_in = c[1] + r_in * np.sin(LAM)
-            f = 1.0 - st.hang_in * smoothstep(fr.ear_top_y, -HEAD_BOX_HALF, y_in) * (LAM < 0)
+            f = 1.0 - st.hang_in * smoothstep(fr.ear_top_y, -HEAD_BOX_HALF, y_in)
             r_in = np.maximum(r_scalp, r_in * f)
             r_out = np.maximum(r_in + 0.5 * t, r_out * f)
         if st.curl != 0.0 and st.end_y is not None:
@@ -613,7 +613,7 @@ def _shell_maps(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, seed: i
             end = st.end_y(PHI) + st.end_jitter * value_noise2(
                 np.stack([PHI / (2 * math.pi), np.zeros_like(PHI)], -1), (24.0, 1.0), seed + 5, period=(24, None)
             )
-            w = smoothstep(end + st.curl_length, end, y_in) * (LAM < 0)
+            w = smoothstep(end + st.curl_length, end, y_in)
             f = 1.0 - st.curl * w
             r_in = np.maximum(r_scalp, r_in * f)
             r_out = np.maximum(r_in + 0.4 * t, r_out * f)
