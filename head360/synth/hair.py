@@ -883,7 +883,9 @@ def _tube(centre: np.ndarray, radius: np.ndarray, n_ring: int, twist: float, see
     tang = np.concatenate([tang, t[:1], t[-1:]])
     r0, r1 = idx[0, :-1], idx[0, 1:]
     q0, q1 = idx[-1, :-1], idx[-1, 1:]
-    caps = np.concatenate([np.stack([np.full_like(r0, start), r1, r0], 1), np.stack([np.full_like(q0, end), q0, q1], 1)])
+    caps = np.concatenate(
+        [np.stack([np.full_like(r0, start), r1, r0], 1), np.stack([np.full_like(q0, end), q0, q1], 1)]
+    )
     faces = np.concatenate([faces, caps])
     # orient outward: the ring's winding vs the tangent
     test = np.cross(verts[faces[0, 1]] - verts[faces[0, 0]], verts[faces[0, 2]] - verts[faces[0, 0]])
@@ -945,8 +947,7 @@ def _bun(st: _Style, fr: HeadFrame, R, grid, r_out_tie: float, seed: int):
     ) * flat  # fmt: skip
     pts = centre + rad[..., None] * (local[..., 0:1] * e1 + local[..., 1:2] * e2 + local[..., 2:3] * axis)
     verts = pts.reshape(-1, 3)
-    uvs = np.stack(np.broadcast_arrays((ang[None, :] / (2 * math.pi) * 3 + th[:, None] / math.pi), th[:, None] / math.pi), -1)
-    uvs = uvs.reshape(-1, 2)
+    uvs = np.stack(np.broadcast_arrays(ang[None, :] / (2 * math.pi), th[:, None] / math.pi), -1).reshape(-1, 2)
     # strands wind around the knot: tangent along the spiral d/d(ang) + d/d(th)
     dang = np.gradient(pts, axis=1)
     dth = np.gradient(pts, axis=0)
