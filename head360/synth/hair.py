@@ -404,21 +404,27 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
         )
     if style == "side_part":
         part_x = side * 0.42 * fr.half_width
-        seam_target = np.array([part_x, fr.hairline_y + 0.05 - c[1], 0.9]) - np.array([0.0, 0.0, c[2] * 0])
+        seam_target = np.array([part_x, fr.hairline_y + 0.05 - c[1], 0.9])
         seam_target = seam_target / np.linalg.norm(seam_target)
-        t_top = 0.2 + 0.04 * jit[3]
+        t_top = 0.25 + 0.04 * jit[3]
 
         def thick(d, phi, lam):
             up = smoothstep(-0.05, 0.6, d[..., 1])
             # more hair on the big side of the part (away from part_x), a wave over the forehead
             away = smoothstep(-0.3, 0.6, -side * d[..., 0])
             front = smoothstep(0.0, 0.8, d[..., 2])
-            return 0.06 + up * (0.08 + (t_top - 0.08) * (0.45 + 0.55 * away) * (0.7 + 0.5 * front))
+            return 0.06 + up * (0.06 + (t_top - 0.06) * (0.3 + 0.7 * away) * (0.7 + 0.5 * front))
+
+        natural = _natural_hairline(fr, jit, ears="free")
+
+        def swept_hairline(phi):  # the swept side comes down over the forehead corner
+            big_side = np.exp(-((((-side * np.degrees(phi)) - 28.0) / 14.0) ** 2))
+            return natural(phi) - (0.12 + 0.04 * jit[5]) * big_side
 
         return _Style(
             pole=crown,
             seam_towards=seam_target,
-            cap_y=_natural_hairline(fr, jit, ears="free"),
+            cap_y=swept_hairline,
             thickness=thick,
             gap=0.01,
             ridge_amplitude=0.007,
@@ -547,7 +553,7 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
 
     # --- pulled-back styles --------------------------------------------------------------------
     if style in ("ponytail", "bun"):
-        tie = _dir(180.0, 18.0 + 4.0 * jit[3]) if style == "ponytail" else _dir(180.0, 48.0 + 4.0 * jit[3])
+        tie = _dir(180.0, 18.0 + 4.0 * jit[3]) if style == "ponytail" else _dir(180.0, 52.0 + 4.0 * jit[3])
         return _Style(
             pole=tie,
             cap_y=_natural_hairline(fr, jit, ears="free"),
@@ -931,7 +937,7 @@ def _bun(st: _Style, fr: HeadFrame, R, grid, r_out_tie: float, seed: int):
     jit = st.extra_params["jitter"]
     c = fr.center
     axis = st.pole / np.linalg.norm(st.pole)
-    size = 0.26 + 0.03 * jit[5]
+    size = 0.31 + 0.03 * jit[5]
     centre = c + axis * (r_out_tie + 0.55 * size)
     e1, e2 = _pole_frame(axis, np.array([0.0, 1.0, 0.0]))
     nu, nv = 40, 24
