@@ -109,53 +109,102 @@ class HeadFrame:
     ear_phi_back: float
     nape_y: float
     half_width: float
+    hairline: np.ndarray | None = None
+    """[n, 3] the template's natural hairline on this identity (round the head), if it has one."""
 
     @property
     def ear_mid_y(self) -> float:
         return 0.5 * (self.ear_top_y + self.ear_bottom_y)
 
 
-def _anchor_points(template, head_vertices: np.ndarray) -> dict[str, np.ndarray]:
-    """The template's named anchor points moved onto this identity (nearest template vertex + offset)."""
-    anchors = getattr(template, "anchors", {}) or {}
+def _moved_onto(template, head_vertices: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points [..., 3] given on the mean template -> the same points on this identity (nearest template
+    vertex plus the original offset)."""
+    from scipy.spatial import cKDTree
+
     tv = np.asarray(template.vertices, np.float64)
-    out = {}
-    for name, value in anchors.items():
-        a = np.asarray(value, np.float64)
-        if a.ndim == 1 and a.shape[0] == 3:
-            i = int(np.argmin(((tv - a) ** 2).sum(1)))
-            out[name] = head_vertices[i] + (a - tv[i])
-    return out
+    key = id(template)
+    tree = _TREE_CACHE.get(key)
+    if tree is None or tree[0] is not template:
+        tree = (template, cKDTree(tv))
+        _TREE_CACHE.clear()
+        _TREE_CACHE[key] = tree
+    p = np.asarray(points, np.float64)
+    _, i = tree[1].query(p.reshape(-1, 3))
+    return (head_vertices[i] + (p.reshape(-1, 3) - tv[i])).reshape(p.shape)
+
+
+_TREE_CACHE: dict = {}
 
 
 def head_frame(head_vertices: np.ndarray, template) -> HeadFrame:
-    """Measure the frame that hairstyles use on ``head_vertices`` [V, 3] (same topology as ``template``)."""
+    """Measure the frame that hairstyles use on ``head_vertices`` [V, 3] (same topology as ``template``).
+
+    Uses the template's anchors (eye centres, ear canals, brow lines, hairline) moved onto the identity,
+    and its parts (ears) and face labels (the jaw line).
+    """
+    from head360.labels import Label
+
     v = np.asarray(head_vertices, np.float64)
-    pts = _anchor_points(template, v)
-    eye_l, eye_r = pts["eye_center_left"], pts["eye_center_right"]
-    ear_l, ear_r = pts["ear_left"], pts["ear_right"]
+    anchors = getattr(template, "anchors", {}) or {}
+    need = ("eye_center_left", "eye_center_right", "ear_left", "ear_right")
+    missing = [n for n in need if n not in anchors]
+    if missing:
+        raise Head360Error(f"the template lacks the anchors {', '.join(missing)}; build it with head360.mesh.template")
+
+    def point(name):
+        return _moved_onto(template, v, np.asarray(anchors[name], np.float64))
+
+    eye_l, eye_r = point("eye_center_left"), point("eye_center_right")
+    ear_l, ear_r = point("ear_left"), point("ear_right")
     ear_c = 0.5 * (ear_l + ear_r)
     center = np.array([0.0, ear_c[1] + 0.15, ear_c[2]])
     top_y = float(v[:, 1].max())
-    brow_y = float(pts["brow_left"][1]) if "brow_left" in pts else float(eye_l[1] + 0.2)
-    if "hairline" in pts:
-        hairline_y = float(pts["hairline"][1])
+    if "brow_left" in anchors:
+        brow_y = float(np.mean([point("brow_left")[:, 1].mean(), point("brow_right")[:, 1].mean()]))
+    else:
+        brow_y = float(eye_l[1] + 0.18)
+    hairline = point("hairline") if "hairline" in anchors else None
+    if hairline is not None:
+        front = hairline[np.argmax(hairline[:, 2])]
+        hairline_y = float(front[1])
     else:
         hairline_y = float(np.clip(brow_y + 0.5 * (top_y - brow_y), brow_y + 0.42, brow_y + 0.62))
-    # ear extent from the vertices near the ear anchors
-    ear_pts = []
-    for e in (ear_l, ear_r):
-        near = v[np.linalg.norm(v - e, axis=1) < 0.35]
-        ear_pts.append(near[np.abs(near[:, 0]) > abs(e[0]) - 0.12])
-    ear_pts = np.concatenate(ear_pts)
+    # ears: the template's ear parts, else the vertices around the ear canals
+    part = getattr(template, "vertex_part", None)
+    ear_pts = None
+    if part is not None:
+        try:
+            from head360.mesh.template import Part
+
+            ear_pts = v[(np.asarray(part) == Part.EAR_LEFT) | (np.asarray(part) == Part.EAR_RIGHT)]
+        except ImportError:
+            ear_pts = None
+    if ear_pts is None or len(ear_pts) == 0:
+        near = [v[np.linalg.norm(v - e, axis=1) < 0.35] for e in (ear_l, ear_r)]
+        ear_pts = np.concatenate(
+            [n[np.abs(n[:, 0]) > abs(e[0]) - 0.05] for n, e in zip(near, (ear_l, ear_r), strict=True)]
+        )
     phi = np.abs(np.arctan2(ear_pts[:, 0] - center[0], ear_pts[:, 2] - center[2]))
-    front = v[(v[:, 2] > eye_l[2] - 0.4) & (np.abs(v[:, 0]) < 0.25)]
-    chin_y = float(front[:, 1].min()) if len(front) else float(eye_l[1] - 1.3)
+    # the jaw line: lowest face-labelled skin near the front midline
+    chin_y = float(eye_l[1] - 1.05)
+    face_label = getattr(template, "face_label", None)
+    if face_label is not None:
+        f = np.asarray(template.faces)[np.asarray(face_label) == int(Label.SKIN)]
+        fv = v[np.unique(f)]
+        front = fv[(np.abs(fv[:, 0]) < 0.15) & (fv[:, 2] > eye_l[2])]
+        if len(front):
+            chin_y = float(front[:, 1].min())
     chin_y = max(chin_y, -HEAD_BOX_HALF + 0.2)
-    ear_top = float(ear_pts[:, 1].max())
-    ear_bottom = float(ear_pts[:, 1].min())
+    ear_top = float(np.percentile(ear_pts[:, 1], 99.5))
+    ear_bottom = float(np.percentile(ear_pts[:, 1], 0.5))
     level = v[np.abs(v[:, 1] - (ear_top + 0.1)) < 0.05]
     half_width = float(np.abs(level[:, 0]).max()) if len(level) else 0.75
+    if hairline is not None:
+        back = hairline[np.argmin(hairline[:, 2])]
+        nape_y = float(back[1])
+    else:
+        nape_y = float(ear_bottom - 0.3)
     return HeadFrame(
         center=center,
         top_y=top_y,
@@ -166,10 +215,11 @@ def head_frame(head_vertices: np.ndarray, template) -> HeadFrame:
         chin_y=chin_y,
         ear_top_y=ear_top,
         ear_bottom_y=ear_bottom,
-        ear_phi_front=float(np.percentile(phi, 3)),
-        ear_phi_back=float(np.percentile(phi, 97)),
-        nape_y=float(ear_bottom - 0.3),
+        ear_phi_front=float(np.percentile(phi, 2)),
+        ear_phi_back=float(np.percentile(phi, 98)),
+        nape_y=nape_y,
         half_width=half_width,
+        hairline=hairline,
     )
 
 
@@ -330,35 +380,52 @@ def _periodic_curve(points_deg: list[tuple[float, float]], symmetric: bool = Tru
     return curve
 
 
-def _natural_hairline(fr: HeadFrame, rng_jitter: np.ndarray, ears: str = "free", fringe_y: float | None = None):
-    """Hairline height by |phi|: forehead, temple corners, sideburn, arch over the ear, nape.
+def _natural_hairline(fr: HeadFrame, jit: np.ndarray, ears: str = "free", fringe_y: float | None = None):
+    """Hairline height as a function of phi: forehead, temple corners, sideburn, arch over the ear, nape.
 
-    ``ears``: "free" (hairline arches over the ears), "tucked" (short hair just over the ear tops).
-    ``fringe_y``: if given, the front part of the boundary comes down to this height (bangs).
+    Follows the template's hairline when it has one (moved onto the identity), else a generic one.
+    ``ears``: "free" arches the hairline over the ears with a margin, "covered" leaves it as is.
+    ``fringe_y``: if given, the front of the boundary comes down to this height (bangs).
     """
     ef, eb = math.degrees(fr.ear_phi_front), math.degrees(fr.ear_phi_back)
-    hl = fr.hairline_y + 0.04 * rng_jitter[0]
-    front = hl if fringe_y is None else fringe_y
-    temple = fr.brow_y + 0.33 + 0.03 * rng_jitter[1]
-    corner = hl + 0.05 + 0.04 * max(0.0, rng_jitter[2])  # slight recession at the temple corners
-    arch = fr.ear_top_y + (0.07 if ears == "free" else 0.02)
-    pts = [(0.0, front), (18.0, front + 0.01), (30.0, front if fringe_y is not None else corner)]
-    if fringe_y is not None:
-        pts += [(38.0, 0.5 * (front + corner)), (44.0, corner)]
+    if fr.hairline is not None:
+        q = fr.hairline - fr.center
+        a = np.degrees(np.abs(np.arctan2(q[:, 0], q[:, 2])))
+        bins = np.linspace(0.0, 180.0, 61)
+        which = np.clip(np.digitize(a, bins) - 1, 0, 59)
+        xs, ys = [], []
+        for k in range(60):
+            sel = which == k
+            if sel.any():
+                xs.append(float(a[sel].mean()))
+                ys.append(float(fr.hairline[sel, 1].mean()))
+        base = _periodic_curve(list(zip(xs, ys, strict=True)))
     else:
-        pts += [(38.0, corner - 0.02)]
-    pts += [
-        (50.0, temple),
-        (ef - 7.0, fr.ear_mid_y + 0.05),  # sideburn
-        (ef - 2.0, fr.ear_top_y - 0.02),
-        (0.5 * (ef + eb), arch),
-        (eb + 3.0, fr.ear_top_y - 0.05),
-        (eb + 12.0, fr.ear_bottom_y - 0.02),
-        (150.0, fr.nape_y + 0.04),
-        (180.0, fr.nape_y),
-    ]
-    pts = sorted(pts)
-    return _periodic_curve(pts)
+        hl = fr.hairline_y
+        base = _periodic_curve(
+            [(0.0, hl), (18.0, hl - 0.01), (38.0, hl - 0.08), (50.0, fr.brow_y + 0.3), (ef - 9.0, fr.ear_mid_y),
+             (0.5 * (ef + eb), fr.ear_top_y), (eb + 12.0, fr.ear_bottom_y - 0.02), (150.0, fr.nape_y + 0.04),
+             (180.0, fr.nape_y)]
+        )  # fmt: skip
+
+    def hairline(phi: np.ndarray) -> np.ndarray:
+        a = np.degrees(np.abs(np.asarray(phi, np.float64)))
+        y = base(phi)
+        # a little variation: forehead height and temple recession
+        y = y + 0.035 * jit[0] * smoothstep(50.0, 20.0, a)
+        y = y + 0.03 * max(0.0, jit[2]) * np.exp(-(((a - 38.0) / 8.0) ** 2))
+        if fringe_y is not None:
+            w = smoothstep(42.0, 26.0, a)
+            y = y + (np.minimum(y, fringe_y) - y) * w
+        if ears == "free":  # clear the ear: an arch over it with a margin, merging into the sideburn
+            out = np.maximum.reduce([np.zeros_like(a), (ef - 4.0) - a, a - (eb + 4.0)])
+            arch = fr.ear_top_y + 0.06 - 0.012 * out**1.5
+            k = 0.03
+            h = np.clip(0.5 + 0.5 * (arch - y) / k, 0.0, 1.0)
+            y = y + (arch - y) * h + k * h * (1.0 - h)  # smooth maximum
+        return y
+
+    return hairline
 
 
 def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> _Style:
@@ -367,9 +434,6 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
     c = fr.center
     crown = _dir(180.0, 62.0)
     top = _dir(180.0, 84.0)
-
-    def ylevel(d, lam):  # rough height of a scalp point in direction d (for thickness shaping)
-        return c[1] + 0.9 * np.sin(lam)
 
     if style == "buzz":
         t0 = 0.028 + 0.006 * jit[3]
