@@ -353,7 +353,9 @@ def paint_hair_texture(
 # ----------------------------------------------------------------------------------------------
 # Head texture: anchors, texture-space maps, and the painters
 # ----------------------------------------------------------------------------------------------
-REGION_SKIN, REGION_EYEBALL, REGION_TEETH_UPPER, REGION_TEETH_LOWER, REGION_TONGUE, REGION_CAVITY = range(6)
+REGION_SKIN, REGION_EYEBALL, REGION_TEETH_UPPER, REGION_TEETH_LOWER, REGION_TONGUE, REGION_CAVITY, REGION_LINING = (
+    range(7)
+)
 """Paint regions the template's parts are mapped to."""
 
 
@@ -380,6 +382,9 @@ class FaceAnchors:
     chin: np.ndarray
     ears: np.ndarray
     hairline_y: float
+    iris_radius: float = 0.058
+    brow_lines: tuple[np.ndarray, np.ndarray] | None = None
+    """Per side [n, 3] eyebrow line on the skin, inner -> outer end (None: derived from the eyes)."""
 
 
 def _anchor(anchors: dict, *names):
@@ -400,9 +405,11 @@ def face_anchors(template) -> FaceAnchors:
     eyes = np.stack([eye_l, eye_r])
     radius = _anchor(a, "eyeball_radius")
     radius = 0.12 if radius is None else float(np.asarray(radius).reshape(-1)[0])
+    iris_radius = _anchor(a, "iris_radius")
+    iris_radius = 0.058 if iris_radius is None else float(np.asarray(iris_radius).reshape(-1)[0])
     axes = []
     for name in ("left", "right"):
-        ax = _anchor(a, f"eye_axis_{name}", f"gaze_{name}")
+        ax = _anchor(a, f"iris_direction_{name}", f"eye_axis_{name}")
         axes.append(np.array([0.0, 0.0, 1.0]) if ax is None else ax / np.linalg.norm(ax))
     lids_u, lids_l = [], []
     for side, name in ((0, "left"), (1, "right")):
@@ -413,6 +420,9 @@ def face_anchors(template) -> FaceAnchors:
         lids_u.append(up)
         lids_l.append(lo)
     mouth_line = _anchor(a, "mouth_line", "lip_line")
+    lip_up, lip_lo = _anchor(a, "lip_upper_line"), _anchor(a, "lip_lower_line")
+    if lip_up is not None and lip_lo is not None and lip_up.shape == lip_lo.shape:
+        mouth_line = 0.5 * (lip_up + lip_lo)
     if mouth_line is not None and mouth_line.ndim == 2:
         mouth_c = mouth_line[np.argmin(np.abs(mouth_line[:, 0]))]
         half_w = float(np.abs(mouth_line[:, 0]).max())
@@ -435,7 +445,16 @@ def face_anchors(template) -> FaceAnchors:
         ear_l = np.array([0.74, eyes[0, 1] - 0.1, -0.1])
         ear_r = ear_l * np.array([-1, 1, 1])
     hl = _anchor(a, "hairline")
-    hairline_y = float(hl[1]) if hl is not None and hl.ndim == 1 else float(eyes[0, 1] + 0.62)
+    if hl is not None and hl.ndim == 2:
+        hairline_y = float(hl[np.argmax(hl[:, 2]), 1])
+    elif hl is not None:
+        hairline_y = float(hl[1])
+    else:
+        hairline_y = float(eyes[0, 1] + 0.62)
+    brows = None
+    bl, br = _anchor(a, "brow_left"), _anchor(a, "brow_right")
+    if bl is not None and br is not None and bl.ndim == 2 and br.ndim == 2:
+        brows = (bl, br)
     return FaceAnchors(
         eye_centers=eyes,
         eye_axes=np.stack(axes),
@@ -449,6 +468,8 @@ def face_anchors(template) -> FaceAnchors:
         chin=np.asarray(chin, np.float64),
         ears=np.stack([ear_l, ear_r]),
         hairline_y=hairline_y,
+        iris_radius=iris_radius,
+        brow_lines=brows,
     )
 
 
@@ -484,16 +505,20 @@ def _region_of_parts(template) -> np.ndarray:
     for value, name in names.items():
         n = name.upper()
         sel = part_of_face == value
-        if "EYE" in n and "LID" not in n and "BROW" not in n and "LASH" not in n:
+        if "EYEBALL" in n:
             region[sel] = REGION_EYEBALL
+        elif "SOCKET" in n or "LINING" in n:
+            region[sel] = REGION_LINING
         elif ("TOOTH" in n or "TEETH" in n) and ("LOW" in n or "BOTTOM" in n):
             region[sel] = REGION_TEETH_LOWER
         elif "TOOTH" in n or "TEETH" in n:
             region[sel] = REGION_TEETH_UPPER
         elif "TONGUE" in n:
             region[sel] = REGION_TONGUE
-        elif "CAVITY" in n or "MOUTH" in n or "GUM" in n or "PALATE" in n:
+        elif "BAG" in n or "CAVITY" in n or "MOUTH" in n:
             region[sel] = REGION_CAVITY
+        else:
+            region[sel] = REGION_SKIN
     return region
 
 
@@ -518,6 +543,7 @@ class _TexelMaps:
     normal: np.ndarray  # [K, 3]
     region: np.ndarray  # [K]
     occlusion: np.ndarray  # [K] 0..1 (1 = open)
+    scalp: np.ndarray  # [K] template scalp weight (1 where hair grows), -1 where unknown
     anchors: FaceAnchors | None = None
     skin: _SkinFields | None = None
 
@@ -535,9 +561,12 @@ def _texel_maps(template, size: int) -> _TexelMaps:
     normals = vertex_normals(v, f)
     ao = ambient_occlusion(v, f, directions=48, resolution=192)
     region = _region_of_parts(template).astype(np.float32)
+    anchors = getattr(template, "anchors", {}) or {}
+    scalp = anchors.get("scalp_weight")
+    scalp = np.full(len(v), -1.0, np.float32) if scalp is None else np.asarray(scalp, np.float32)
     attrs = np.concatenate(
-        [v[f], normals[f], np.repeat(region[:, None, None], 3, axis=1), ao[f][..., None]], axis=2
-    )  # [F, 3, 8]
+        [v[f], normals[f], np.repeat(region[:, None, None], 3, axis=1), ao[f][..., None], scalp[f][..., None]], axis=2
+    )  # [F, 3, 9]
     values, coverage = rasterize_uv(template.uvs, template.faces_uv, attrs, size, dilate=6)
     painted = coverage | (np.abs(values).sum(-1) > 0)
     rows, cols = np.nonzero(painted)
@@ -550,10 +579,11 @@ def _texel_maps(template, size: int) -> _TexelMaps:
         normal=n.astype(np.float64),
         region=np.rint(vals[:, 6]).astype(np.int64),
         occlusion=np.clip(vals[:, 7], 0.0, 1.0).astype(np.float64),
+        scalp=vals[:, 8].astype(np.float64),
     )
     maps.anchors = face_anchors(template)
     sk = maps.region == REGION_SKIN
-    maps.skin = _skin_fields(maps.position[sk], maps.normal[sk], maps.anchors)
+    maps.skin = _skin_fields(maps.position[sk], maps.normal[sk], maps.anchors, maps.scalp[sk])
     if len(_MAP_CACHE) > 8:
         _MAP_CACHE.clear()
     _MAP_CACHE[key] = (template, maps)
@@ -599,6 +629,7 @@ class _SkinFields:
     freckle_zone: np.ndarray
     beard_line: np.ndarray  # beard mask at full stubble
     scalp: np.ndarray
+    periorbital: np.ndarray
     bank: dict[str, np.ndarray]  # name -> [n_fields, K] float32
 
 
@@ -607,7 +638,7 @@ _BANK = {"blotch_lo": (2.0, 3, 4), "blotch_hi": (7.0, 2, 4), "pores": (150.0, 1,
 """Noise bank: name -> (frequency per world unit, octaves, number of fields)."""
 
 
-def _skin_fields(P: np.ndarray, N: np.ndarray, A: FaceAnchors) -> _SkinFields:
+def _skin_fields(P: np.ndarray, N: np.ndarray, A: FaceAnchors, scalp_weight: np.ndarray) -> _SkinFields:
     from head360.synth.noise import fbm3
 
     x, y, z = P[:, 0], P[:, 1], P[:, 2]
@@ -625,14 +656,21 @@ def _skin_fields(P: np.ndarray, N: np.ndarray, A: FaceAnchors) -> _SkinFields:
     chin = _gauss(_dist2(P, A.chin + [0.0, 0.08, 0.05]), 0.12)
     forehead = _gauss(_dist2(P, np.array([0.0, eye_y + 0.45, eye_z + 0.2]), (2.0, 1.0, 1.0)), 0.18)
     redness = (1.0 * cheek + 0.9 * nose + 0.8 * ears + 0.4 * chin + 0.25 * forehead) * front.clip(0.3, 1.0)
+    # around the eyes the skin is thinner and darker, most under the eye and in the inner corner
+    periorbital = sum(
+        _gauss(_dist2(P, e + np.array([0.0, -0.05, 0.05]), (1.1, 0.9, 1.0)), 0.075) for e in A.eye_centers
+    )
     # beard: below a line from the sideburn over the cheek to above the upper lip; not behind the neck
     mouth_y = float(A.mouth_center[1])
     knots_x = [0.0, 0.3, 0.5, 0.68, 0.8]
     knots_y = [A.nose_tip[1] - 0.08, mouth_y + 0.1, mouth_y + 0.2, A.ears[0, 1] - 0.25, A.ears[0, 1] - 0.3]
     top = np.interp(ax, knots_x, knots_y)
-    beard = smoothstep(top + 0.03, top - 0.06, y) * smoothstep(-0.25, 0.15, z)
+    beard = smoothstep(top + 0.06, top - 0.12, y) * smoothstep(-0.25, 0.15, z)
     beard = beard * smoothstep(A.chin[1] - 0.45, A.chin[1] - 0.2, y)
-    scalp = smoothstep(A.hairline_y - 0.05, A.hairline_y + 0.08, y) * smoothstep(-0.2, 0.2, y - A.ears[0, 1] - 0.3)
+    if (scalp_weight >= 0).all():
+        scalp = np.clip(scalp_weight, 0.0, 1.0)
+    else:
+        scalp = smoothstep(A.hairline_y - 0.05, A.hairline_y + 0.08, y) * smoothstep(-0.2, 0.2, y - A.ears[0, 1] - 0.3)
     bank = {}
     for name, (freq, octaves, count) in _BANK.items():
         bank[name] = np.stack(
@@ -646,6 +684,7 @@ def _skin_fields(P: np.ndarray, N: np.ndarray, A: FaceAnchors) -> _SkinFields:
         freckle_zone=np.clip(1.3 * cheek + 1.2 * nose + 0.6 * forehead, 0.0, 1.0) * front,
         beard_line=beard,
         scalp=scalp,
+        periorbital=np.clip(periorbital, 0.0, 1.0),
         bank=bank,
     )
 
@@ -676,6 +715,7 @@ def _paint_skin(ap: Appearance, P, N, ao, F: _SkinFields, A: FaceAnchors, rng: n
     # creases and cavities (baked occlusion): nasolabial folds, eye sockets, behind the ears
     shade = shade * (1.0 - 0.3 * (1.0 - ao) ** 1.2)
     col = base[None] * shade[:, None] * (1.0 - red[:, None] * np.array([-0.04, 0.2, 0.18]))
+    col *= 1.0 - F.periorbital[:, None] * np.array([0.1, 0.13, 0.1])
     # freckles: small brown spots on the nose bridge, cheeks and forehead
     if ap.freckles > 0:
         f = _mix(F.bank["freckles"], rng) + 0.35 * _mix(F.bank["freckles_lo"], rng)
@@ -711,9 +751,17 @@ def _paint_brows(ap: Appearance, P, N, col, A: FaceAnchors, seed: int) -> np.nda
         if not near.any():
             continue
         Xn, Yn = X[near], Y[near]
-        s = (Xn + 0.2) / 0.43  # 0 at the medial head, 1 at the tail
         arch = ap.brow_arch
-        yc = np.interp(s, [0.0, 0.3, 0.65, 1.0], [0.175, 0.19 + 0.015 * arch, 0.2 + 0.04 * arch, 0.165])
+        if A.brow_lines is not None:  # the template's brow line (its centre), lateral coordinates
+            line = A.brow_lines[side]
+            lx = (line[:, 0] - c[0]) * sx
+            order = np.argsort(lx)
+            lx, ly = lx[order], line[order, 1] - c[1]
+            s = (Xn - lx[0]) / (lx[-1] - lx[0])
+            yc = np.interp(Xn, lx, ly) + 0.035 * (arch - 0.4) * np.exp(-(((s - 0.65) / 0.25) ** 2))
+        else:
+            s = (Xn + 0.2) / 0.43  # 0 at the medial head, 1 at the tail
+            yc = np.interp(s, [0.0, 0.3, 0.65, 1.0], [0.175, 0.19 + 0.015 * arch, 0.2 + 0.04 * arch, 0.165])
         half = np.interp(s, [0.0, 0.15, 0.6, 1.0], [0.042, 0.04, 0.03, 0.013]) * ap.brow_thickness
         t = (Yn - yc) / half
         mask = smoothstep(1.2, 0.65, np.abs(t)) * smoothstep(-0.06, 0.05, s) * smoothstep(1.06, 0.9, s)
@@ -722,11 +770,11 @@ def _paint_brows(ap: Appearance, P, N, col, A: FaceAnchors, seed: int) -> np.nda
         ca, sa = np.cos(alpha), np.sin(alpha)
         along = Xn * ca + Yn * sa
         across = -Xn * sa + Yn * ca
-        n = value_noise2(np.stack([along, across], -1), (28.0, 150.0), seed + 40 + side)
-        n2 = value_noise2(np.stack([along, across], -1), (18.0, 90.0), seed + 50 + side)
-        strokes = smoothstep(0.0, 0.5, 0.6 * n + 0.4 * n2)
-        cover = mask * ap.brow_density * (0.45 + 0.55 * strokes) * smoothstep(-0.1, 0.4, 1.0 - np.abs(t))
-        cover = np.clip(cover * 1.35, 0.0, 0.95)
+        n = value_noise2(np.stack([along, across], -1), (30.0, 220.0), seed + 40 + side)
+        n2 = value_noise2(np.stack([along, across], -1), (45.0, 300.0), seed + 50 + side)
+        strokes = smoothstep(0.05, 0.55, np.maximum(n, n2))
+        cover = mask * ap.brow_density * (0.5 + 0.5 * strokes) * smoothstep(-0.1, 0.4, 1.0 - np.abs(t))
+        cover = np.clip(cover * 1.3, 0.0, 0.92)
         sub = col[near]
         col[near] = sub + (brow - sub) * cover[:, None]
     return col
@@ -803,7 +851,7 @@ def _paint_eyes(ap: Appearance, P, A: FaceAnchors, seed: int) -> np.ndarray:
     if A.eye_centers[0, 0] < 0:
         side = 1 - side
     r = A.eyeball_radius
-    iris_angle = math.asin(min(0.0585 / r, 0.95))
+    iris_angle = math.asin(min(A.iris_radius / r, 0.95))
     pupil_angle = math.asin(min(0.0175 / r, 0.5))
     outer = srgb_to_linear(np.array(ap.iris_color))
     inner = srgb_to_linear(np.array(ap.iris_inner_color))
@@ -841,6 +889,24 @@ def _paint_eyes(ap: Appearance, P, A: FaceAnchors, seed: int) -> np.ndarray:
         s_col = s_col * (1.0 - 0.9 * smoothstep(1.6, 2.0, alpha))[:, None]  # the back of the eyeball
         blend = smoothstep(1.02, 0.98, rho)[:, None]
         col[sel] = s_col + (iris - s_col) * blend
+    return col
+
+
+def _paint_linings(ap: Appearance, P, A: FaceAnchors) -> np.ndarray:
+    """Lid linings (conjunctiva behind the lid margins): skin-pink at the margin, red, darker deeper."""
+    skin = srgb_to_linear(np.array(ap.skin_color))
+    pink = srgb_to_linear(np.array([0.78, 0.42, 0.42]))
+    col = np.zeros((len(P), 3))
+    for side in (0, 1):
+        sel = (P[:, 0] > 0) == (A.eye_centers[side, 0] > 0)
+        if not sel.any():
+            continue
+        d = np.minimum(
+            _polyline_distance(P[sel], A.lid_upper[side])[0], _polyline_distance(P[sel], A.lid_lower[side])[0]
+        )
+        margin = smoothstep(0.012, 0.002, d)[:, None]
+        c = pink + (skin * 0.9 - pink) * margin
+        col[sel] = c * (1.0 - 0.75 * smoothstep(0.01, 0.06, d))[:, None]
     return col
 
 
@@ -903,7 +969,10 @@ def paint_head_texture(
     eye = region == REGION_EYEBALL
     if eye.any():
         color[eye] = _paint_eyes(appearance, P[eye], A, seed)
-    mouth = ~skin & ~eye
+    lining = region == REGION_LINING
+    if lining.any():
+        color[lining] = _paint_linings(appearance, P[lining], A)
+    mouth = ~skin & ~eye & ~lining
     if mouth.any():
         color[mouth] = _paint_mouth(appearance, P[mouth], region[mouth], A, seed)
     image = np.empty((size, size, 3), np.uint8)

@@ -343,6 +343,10 @@ class _Style:
     part_width: float = 0.0
     """Half width (radians on the unit sphere) of the part groove along the seam (0: no part)."""
     part_length: float = 0.0
+    tangent_jitter: float = 0.2
+    detail: float = 1.0
+    """Mesh resolution relative to ``HairConfig`` (bumpy styles need more)."""
+    """Spread (radians) of the strand directions about the mean flow."""
     hang_in: float = 0.0
     """How much a curtain narrows towards its ends (fraction of its radius at the bottom of the box)."""
     smooth: int = 3
@@ -559,6 +563,8 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
             ridge_amplitude=0.008,
             part_width=0.03,
             part_length=math.radians(45.0),
+            hairline_taper=0.3,
+            hairline_min=0.12,
             tip_taper=0.3,
             tip_min=0.3,
         )
@@ -581,6 +587,8 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
             ridge_amplitude=0.007,
             part_width=0.03,
             part_length=math.radians(55.0),
+            hairline_taper=0.3,
+            hairline_min=0.12,
             tip_taper=0.0,
             tip_min=1.0,
         )
@@ -604,9 +612,11 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
             hang_in=0.05,
             smooth=11,
             end_jitter=0.08,
-            bump_amplitude=0.1,
-            bump_frequency=6.0,
+            bump_amplitude=0.06,
+            bump_frequency=10.0,
             ridge_amplitude=0.0,
+            tangent_jitter=1.4,
+            detail=1.5,
             hairline_taper=0.45,
             hairline_min=0.12,
             edge_taper=0.3,
@@ -762,7 +772,7 @@ def _build_shell(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, cfg: H
 
     pole = st.pole / np.linalg.norm(st.pole)
     e1, e2 = _pole_frame(pole, st.seam_towards)
-    ncol = cfg.columns
+    ncol = int(round(cfg.columns * st.detail / 2)) * 2
     psi = 2 * math.pi * np.arange(ncol + 1) / ncol
     cp, sp = np.cos(psi)[:, None, None], np.sin(psi)[:, None, None]
     axis_dir = cp * e1 + sp * e2  # [ncol+1, 1, 3]
@@ -782,7 +792,8 @@ def _build_shell(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, cfg: H
         hangs = np.zeros(ncol + 1, bool)
     hangs[-1] = hangs[0]
 
-    nc, nh = cfg.cap_rows, (cfg.curtain_rows if st.curtain_from is not None else 0)
+    nc = int(round(cfg.cap_rows * st.detail))
+    nh = int(round(cfg.curtain_rows * st.detail)) if st.curtain_from is not None else 0
     s_cap = np.linspace(0.0, 1.0, nc + 1)
     theta = theta_cap[:, None] * s_cap[None, :]
     if nh:
@@ -829,7 +840,14 @@ def _build_shell(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, cfg: H
         thick = np.maximum(thick, 0.004)
     p_out = c + (r_in + thick)[..., None] * dirs
     u = np.broadcast_to(psi[:, None] / (2 * math.pi), v.shape)
-    return p_in, p_out, u, v, valid, nc
+    # strands do not all run parallel: turn each tangent about the surface normal by a noisy angle
+    # (strand-wise streaks for straight hair, curl-sized patches for curly hair)
+    twist = np.zeros(v.shape)
+    if st.tangent_jitter > 0:
+        uvq = np.stack(np.broadcast_arrays(psi[:, None] / (2 * math.pi), v), -1)
+        streaks = value_noise2(uvq, (160.0, 2.0), seed + 41, period=(160, None))
+        twist = st.tangent_jitter * (0.6 * streaks + 0.6 * value_noise3(p_out, st.bump_frequency * 2.0, seed + 42))
+    return p_in, p_out, u, v, valid, nc, twist
 
 
 def _boundary_taper(st: _Style, p_in: np.ndarray, valid: np.ndarray, hangs: np.ndarray, nc: int) -> np.ndarray:
@@ -866,7 +884,7 @@ def _boundary_taper(st: _Style, p_in: np.ndarray, valid: np.ndarray, hangs: np.n
     return factor
 
 
-def _grid_to_mesh(p_in, p_out, u, v, valid):
+def _grid_to_mesh(p_in, p_out, u, v, valid, twist, center):
     """Outer grid + inner grid (reversed) + walls along every boundary -> vertices, faces, uvs, tangents."""
     ncol1, nrow = valid.shape
     idx = -np.ones((ncol1, nrow), np.int64)
@@ -883,6 +901,11 @@ def _grid_to_mesh(p_in, p_out, u, v, valid):
     last_valid = valid & ~np.concatenate([valid[:, 1:], np.zeros((ncol1, 1), bool)], axis=1)
     tan[last_valid] = (p_out[:, 1:] - p_out[:, :-1])[last_valid[:, 1:]]
     tan[:, 0] = tan[:, 1]
+    tan /= np.maximum(np.linalg.norm(tan, axis=-1, keepdims=True), 1e-12)
+    radial = p_out - center
+    radial /= np.maximum(np.linalg.norm(radial, axis=-1, keepdims=True), 1e-12)
+    side = np.cross(radial, tan)
+    tan = tan * np.cos(twist)[..., None] + side * np.sin(twist)[..., None]
     tan /= np.maximum(np.linalg.norm(tan, axis=-1, keepdims=True), 1e-12)
     tangents = np.concatenate([tan[valid]] * 2)
 
@@ -1062,8 +1085,8 @@ def build_hair(
     grid = _LatLon(cfg.map_lat, cfg.map_lon)
     R = skull_radius_map(head_vertices, template.faces, fr.center, grid)
     st = _build_style(style, fr, rng)
-    p_in, p_out, u, v, valid, _ = _build_shell(st, fr, R, grid, cfg, seed)
-    verts, faces, uvs, tangents = _grid_to_mesh(p_in, p_out, u, v, valid)
+    p_in, p_out, u, v, valid, _, twist = _build_shell(st, fr, R, grid, cfg, seed)
+    verts, faces, uvs, tangents = _grid_to_mesh(p_in, p_out, u, v, valid, twist, fr.center)
     # orient so that the outer surface faces away from the head centre
     fn = np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]])
     outward = np.einsum("ij,ij->i", fn, verts[faces].mean(1) - fr.center)
