@@ -311,6 +311,54 @@ def skull_radius_map(vertices: np.ndarray, faces: np.ndarray, center: np.ndarray
     return R
 
 
+@dataclass
+class _Cylinder:
+    """Outermost horizontal distance of the head from the vertical axis through the centre, per
+    (height, longitude) cell: what hanging hair must clear (the neck and its flare into the shoulders)."""
+
+    rho: np.ndarray  # [n_y, n_lon]
+    center: np.ndarray
+    y0: float = -HEAD_BOX_HALF
+    y1: float = HEAD_BOX_HALF
+
+    def sample(self, p: np.ndarray) -> np.ndarray:
+        n_y, n_lon = self.rho.shape
+        q = p - self.center
+        phi = np.arctan2(q[..., 0], q[..., 2])
+        row = np.clip((p[..., 1] - self.y0) / (self.y1 - self.y0) * (n_y - 1), 0, n_y - 1)
+        col = np.rint((phi + math.pi) / (2 * math.pi) * n_lon).astype(np.int64) % n_lon
+        return self.rho[np.rint(row).astype(np.int64), col]
+
+
+def head_cylinder(vertices: np.ndarray, faces: np.ndarray, center: np.ndarray, n_y: int = 161, n_lon: int = 256):
+    """Splat the surface into a conservative height x longitude map of horizontal radius."""
+    from scipy import ndimage
+
+    tri = np.asarray(vertices, np.float64)[np.asarray(faces)]
+    p = np.einsum("sk,fkd->fsd", _BARY, tri).reshape(-1, 3) - center
+    rho = np.hypot(p[:, 0], p[:, 2])
+    phi = np.arctan2(p[:, 0], p[:, 2])
+    y = p[:, 1] + center[1]
+    row = np.clip(np.rint((y + HEAD_BOX_HALF) / (2 * HEAD_BOX_HALF) * (n_y - 1)).astype(np.int64), 0, n_y - 1)
+    col = np.rint((phi + math.pi) / (2 * math.pi) * n_lon).astype(np.int64) % n_lon
+    flat = np.zeros(n_y * n_lon)
+    np.maximum.at(flat, row * n_lon + col, rho)
+    grid = flat.reshape(n_y, n_lon)
+    padded = np.concatenate([grid[:, -2:], grid, grid[:, :2]], axis=1)
+    grid = ndimage.maximum_filter(padded, size=5, mode="nearest")[:, 2:-2]
+    return _Cylinder(grid, np.asarray(center, np.float64))
+
+
+def _clear_horizontally(p: np.ndarray, cyl: _Cylinder, clearance: float, below: float) -> np.ndarray:
+    """Horizontal outward shift [..., 3] that moves points below height ``below`` clear of the head."""
+    q = p - cyl.center
+    rho = np.hypot(q[..., 0], q[..., 2])
+    need = cyl.sample(p) + clearance - rho
+    need = np.where(p[..., 1] < below, np.maximum(need, 0.0), 0.0)
+    dirs = np.stack([q[..., 0], np.zeros_like(rho), q[..., 2]], -1) / np.maximum(rho, 1e-9)[..., None]
+    return dirs * need[..., None]
+
+
 # ----------------------------------------------------------------------------------------------
 # Styles
 # ----------------------------------------------------------------------------------------------
@@ -451,12 +499,12 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
             tip_min=0.3,
         )
     if style == "crop":
-        t_top = 0.2 + 0.04 * jit[3]
+        t_top = 0.17 + 0.03 * jit[3]
 
         def thick(d, phi, lam):
             up = smoothstep(0.0, 0.75, d[..., 1])
-            fwd = 1.0 + 0.25 * smoothstep(-0.2, 0.6, d[..., 2])
-            return 0.06 + (t_top - 0.06) * up * fwd
+            fwd = 1.0 + 0.15 * smoothstep(-0.2, 0.6, d[..., 2])
+            return 0.05 + (t_top - 0.05) * up * fwd
 
         return _Style(
             pole=crown,
@@ -474,14 +522,14 @@ def _build_style(style: str, fr: HeadFrame, rng: np.random.Generator | None) -> 
         part_x = side * 0.42 * fr.half_width
         seam_target = np.array([part_x, fr.hairline_y + 0.05 - c[1], 0.9])
         seam_target = seam_target / np.linalg.norm(seam_target)
-        t_top = 0.25 + 0.04 * jit[3]
+        t_top = 0.3 + 0.04 * jit[3]
 
         def thick(d, phi, lam):
             up = smoothstep(-0.05, 0.6, d[..., 1])
             # more hair on the big side of the part (away from part_x), a wave over the forehead
             away = smoothstep(-0.3, 0.6, -side * d[..., 0])
             front = smoothstep(0.0, 0.8, d[..., 2])
-            return 0.06 + up * (0.06 + (t_top - 0.06) * (0.3 + 0.7 * away) * (0.7 + 0.5 * front))
+            return 0.05 + up * (0.04 + (t_top - 0.04) * (0.2 + 0.8 * away) * (0.6 + 0.6 * front))
 
         natural = _natural_hairline(fr, jit, ears="free")
 
@@ -746,7 +794,9 @@ def _march_exit(inside: Callable[[np.ndarray], np.ndarray], dirs_fn, n_cols: int
     return np.where(out.any(1), lo, max_theta)
 
 
-def _build_shell(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, cfg: HairConfig, seed: int):
+def _build_shell(
+    st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, cfg: HairConfig, seed: int, cyl: _Cylinder | None = None
+):
     c = fr.center
     r_in_map, r_out_map = _shell_maps(st, fr, R, grid, seed)
     cap_lat = _boundary_lat(st.cap_y(grid.phi), r_in_map, grid, c[1])  # [n_lon]
@@ -839,6 +889,14 @@ def _build_shell(st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, cfg: H
         thick = thick + st.ridge_amplitude * (0.6 * ridges + 0.8 * clumps) * smoothstep(0.0, 0.3, v)
         thick = np.maximum(thick, 0.004)
     p_out = c + (r_in + thick)[..., None] * dirs
+    # hair that reaches the bottom of the head box is cut there; hanging hair clears the neck (and its
+    # flare into the shoulders) horizontally, inner and outer surface together
+    p_in[..., 1] = np.maximum(p_in[..., 1], -HEAD_BOX_HALF)
+    p_out[..., 1] = np.maximum(p_out[..., 1], -HEAD_BOX_HALF)
+    if cyl is not None:
+        shift = _clear_horizontally(p_in, cyl, 0.5 * st.gap + 0.004, fr.ear_bottom_y)
+        p_in = p_in + shift
+        p_out = p_out + shift
     u = np.broadcast_to(psi[:, None] / (2 * math.pi), v.shape)
     # strands do not all run parallel: turn each tangent about the surface normal by a noisy angle
     # (strand-wise streaks for straight hair, curl-sized patches for curly hair)
@@ -1024,7 +1082,7 @@ def _bun(st: _Style, fr: HeadFrame, R, grid, r_out_tie: float, seed: int):
     jit = st.extra_params["jitter"]
     c = fr.center
     axis = st.pole / np.linalg.norm(st.pole)
-    size = 0.31 + 0.03 * jit[5]
+    size = 0.34 + 0.03 * jit[5]
     centre = c + axis * (r_out_tie + 0.55 * size)
     e1, e2 = _pole_frame(axis, np.array([0.0, 1.0, 0.0]))
     nu, nv = 40, 24
@@ -1053,6 +1111,8 @@ def _bun(st: _Style, fr: HeadFrame, R, grid, r_out_tie: float, seed: int):
     fn = np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]])
     if np.sum(np.einsum("ij,ij->i", fn, cen - centre)) < 0:
         faces = faces[:, ::-1]
+    # the knot sits on the head: flatten whatever would sink into the scalp onto it
+    verts = _push_clear(verts, np.zeros(len(verts)), fr, R, grid, st.gap)
     return verts, faces, uvs, tang
 
 
@@ -1084,8 +1144,9 @@ def build_hair(
     fr = head_frame(head_vertices, template)
     grid = _LatLon(cfg.map_lat, cfg.map_lon)
     R = skull_radius_map(head_vertices, template.faces, fr.center, grid)
+    cyl = head_cylinder(head_vertices, template.faces, fr.center)
     st = _build_style(style, fr, rng)
-    p_in, p_out, u, v, valid, _, twist = _build_shell(st, fr, R, grid, cfg, seed)
+    p_in, p_out, u, v, valid, _, twist = _build_shell(st, fr, R, grid, cfg, seed, cyl)
     verts, faces, uvs, tangents = _grid_to_mesh(p_in, p_out, u, v, valid, twist, fr.center)
     # orient so that the outer surface faces away from the head centre
     fn = np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]])
