@@ -194,8 +194,7 @@ def _hair_probabilities(tone: float, age_grey: float) -> dict[str, float]:
         "grey": 0.04 + 0.10 * age_grey,
         "white": 0.015 + 0.05 * age_grey,
     }
-    s = sum(p.values())
-    return {k: v / s for k, v in p.items()}
+    return _with_floor(p, 0.55)
 
 
 def _iris_probabilities(tone: float) -> dict[str, float]:
@@ -209,8 +208,14 @@ def _iris_probabilities(tone: float) -> dict[str, float]:
         "blue": 0.03 + 0.22 * light,
         "grey": 0.02 + 0.06 * light,
     }
+    return _with_floor(p, 0.5)
+
+
+def _with_floor(p: dict[str, float], uniform: float) -> dict[str, float]:
+    """Normalise and mix with a uniform share, so rare colours still turn up in a few dozen subjects
+    (a training set needs them more than the world's frequencies would give)."""
     s = sum(p.values())
-    return {k: v / s for k, v in p.items()}
+    return {k: (1.0 - uniform) * v / s + uniform / len(p) for k, v in p.items()}
 
 
 def _choice(rng: np.random.Generator, probs: dict[str, float]) -> str:
