@@ -13,17 +13,21 @@ uniform mat4 u_projection;  // eye -> clip, agrees with head360.cameras.Camera.p
 out vec3 v_world;
 out vec3 v_normal;
 out vec2 v_uv;
-out vec3 v_color;
+out vec3 v_color;           // linear albedo
 out vec3 v_tangent;
 out float v_occlusion;
 out float v_view_depth;     // camera-space z along the view axis (world units)
+
+vec3 srgb_to_linear(vec3 c) {
+    return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c));
+}
 
 void main() {
     vec4 eye = u_view * vec4(a_position, 1.0);
     v_world = a_position;
     v_normal = a_normal;
     v_uv = a_uv;
-    v_color = a_color;
+    v_color = srgb_to_linear(a_color);  // per vertex: cheaper than per fragment on llvmpipe
     v_tangent = a_tangent;
     v_occlusion = a_occlusion;
     v_view_depth = -eye.z;

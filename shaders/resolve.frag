@@ -7,7 +7,9 @@
 uniform sampler2D u_color;   // linear RGB + coverage
 uniform usampler2D u_label;
 uniform sampler2D u_depth;   // camera-space z, 0 where empty
-uniform int u_supersample;   // s, 1..4
+#ifndef SUPERSAMPLE
+#define SUPERSAMPLE 2        // s, 1..4: set by the renderer so that the loops unroll
+#endif
 uniform vec3 u_background;   // linear
 
 layout(location = 0) out vec4 o_rgba;   // sRGB colour + alpha, stored as RGBA8
@@ -20,14 +22,14 @@ vec3 linear_to_srgb(vec3 c) {
 }
 
 void main() {
-    ivec2 base = ivec2(gl_FragCoord.xy) * u_supersample;
-    int n = u_supersample * u_supersample;
+    const int n = SUPERSAMPLE * SUPERSAMPLE;
+    ivec2 base = ivec2(gl_FragCoord.xy) * SUPERSAMPLE;
     vec4 sum = vec4(0.0);
-    uint labels[16];
-    float depths[16];
-    bool covered[16];
+    uint labels[n];
+    float depths[n];
+    bool covered[n];
     for (int i = 0; i < n; ++i) {
-        ivec2 p = base + ivec2(i % u_supersample, i / u_supersample);
+        ivec2 p = base + ivec2(i % SUPERSAMPLE, i / SUPERSAMPLE);
         vec4 c = texelFetch(u_color, p, 0);
         sum += vec4(c.rgb * c.a, c.a);
         covered[i] = c.a > 0.5;

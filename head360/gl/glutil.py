@@ -48,9 +48,15 @@ def srgb_to_linear(c: np.ndarray) -> np.ndarray:
 # --- GL -------------------------------------------------------------------------------------
 
 
-def compile_program(ctx: GLContext, vert: str, frag: str) -> int:
-    """Compile and link ``shaders/<vert>`` + ``shaders/<frag>`` once per context."""
-    key = ("program", vert, frag)
+def compile_program(ctx: GLContext, vert: str, frag: str, defines: dict[str, int] | None = None) -> int:
+    """Compile and link ``shaders/<vert>`` + ``shaders/<frag>`` once per context (and set of defines).
+
+    ``defines`` become ``#define NAME value`` lines after the ``#version`` line of both shaders: a
+    specialised program (one material, a fixed super-sampling factor) lets the compiler drop branches
+    and unroll loops, which matters on llvmpipe.
+    """
+    defines = dict(sorted((defines or {}).items()))
+    key = ("program", vert, frag, tuple(defines.items()))
     if key in ctx.cache:
         return ctx.cache[key]
     shaders = []
@@ -58,8 +64,9 @@ def compile_program(ctx: GLContext, vert: str, frag: str) -> int:
         path = SHADER_DIR / name
         if not path.is_file():
             raise Head360Error(f"shader '{path}' is missing; run from a complete checkout of Head360 Studio")
+        source = _with_defines(path.read_text(), defines)
         shader = GL.glCreateShader(kind)
-        GL.glShaderSource(shader, path.read_text())
+        GL.glShaderSource(shader, source)
         GL.glCompileShader(shader)
         if not GL.glGetShaderiv(shader, GL.GL_COMPILE_STATUS):
             log = GL.glGetShaderInfoLog(shader).decode(errors="replace")
@@ -77,6 +84,14 @@ def compile_program(ctx: GLContext, vert: str, frag: str) -> int:
         GL.glDeleteShader(s)
     ctx.cache[key] = program
     return program
+
+
+def _with_defines(source: str, defines: dict[str, int]) -> str:
+    if not defines:
+        return source
+    head, newline, rest = source.partition("\n")  # the #version line must stay first
+    lines = "".join(f"#define {name} {value}\n" for name, value in defines.items())
+    return f"{head}{newline}{lines}#line 2\n{rest}"
 
 
 class Uniforms:

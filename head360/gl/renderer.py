@@ -168,8 +168,9 @@ _LOC_POSITION, _LOC_NORMAL, _LOC_UV, _LOC_COLOR, _LOC_TANGENT, _LOC_OCCLUSION = 
 class _GpuMesh:
     """Buffers of one RenderMesh in one context. Seams are expanded: one GL vertex per (vertex, uv) pair."""
 
-    def __init__(self, mesh: RenderMesh) -> None:
-        mesh.validate()
+    def __init__(self, mesh: RenderMesh, textures: dict[int, tuple[int, bool]]) -> None:
+        """``textures``: GL textures of this scene by ``id`` of the numpy image, shared between meshes
+        (a head split by material uploads its texture once); the renderer deletes them."""
         faces = np.asarray(mesh.faces, dtype=np.int64)
         self.num_vertices = len(mesh.vertices)
         self.faces = faces
@@ -244,7 +245,10 @@ class _GpuMesh:
         self.texture = None
         self.texture_cutout = False
         if mesh.texture is not None:
-            self.texture, self.texture_cutout = self._upload_texture(np.asarray(mesh.texture))
+            key = id(mesh.texture)
+            if key not in textures:
+                textures[key] = self._upload_texture(np.asarray(mesh.texture))
+            self.texture, self.texture_cutout = textures[key]
         self.face_label_buffer = self.face_label_texture = None
         if mesh.face_label is not None:
             labels = np.ascontiguousarray(np.asarray(mesh.face_label), dtype=np.uint8)
@@ -254,6 +258,13 @@ class _GpuMesh:
             GL.glTexBuffer(GL.GL_TEXTURE_BUFFER, GL.GL_R8UI, self.face_label_buffer)
             GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
         self.bounds = (v.min(axis=0), v.max(axis=0))
+        # which specialisation of shaders/mesh.frag draws this mesh
+        self.program_key = (
+            self.material,
+            int(self.texture is not None),
+            int(self.face_label_texture is not None),
+            int(self.texture_cutout),
+        )
 
     @staticmethod
     def _upload_texture(image: np.ndarray) -> tuple[int, bool]:
@@ -303,9 +314,8 @@ class _GpuMesh:
         GL.glDeleteVertexArrays(1, [self.vao])
         buffers = self.buffers + ([self.face_label_buffer] if self.face_label_buffer is not None else [])
         GL.glDeleteBuffers(len(buffers), buffers)
-        textures = [t for t in (self.texture, self.face_label_texture) if t is not None]
-        if textures:
-            GL.glDeleteTextures(len(textures), textures)
+        if self.face_label_texture is not None:
+            GL.glDeleteTextures(1, [self.face_label_texture])
 
 
 class MeshRenderer:
@@ -344,8 +354,11 @@ class MeshRenderer:
         self.background = tuple(float(c) for c in background)
         self.landmark_tolerance = float(landmark_tolerance)
         self._meshes: list[_GpuMesh] = []
-        self._mesh_program = compile_program(self.ctx, "mesh.vert", "mesh.frag")
-        self._resolve_program = compile_program(self.ctx, "fullscreen.vert", "resolve.frag")
+        self._textures: dict[int, tuple[int, bool]] = {}
+        self._mesh_programs: dict[tuple[int, int, int, int], int] = {}
+        self._resolve_program = compile_program(
+            self.ctx, "fullscreen.vert", "resolve.frag", {"SUPERSAMPLE": self.supersample}
+        )
         self._probe_program = compile_program(self.ctx, "landmark_probe.vert", "landmark_probe.frag")
         self._empty_vao = int(GL.glGenVertexArrays(1))
         self._points_vao = int(GL.glGenVertexArrays(1))
@@ -399,9 +412,23 @@ class MeshRenderer:
         self.ctx.make_current()
         for m in meshes:
             m.validate()
+        self._delete_scene()
+        # the meshes keep their arrays alive during this call, so ids of textures are unique here
+        self._meshes = [_GpuMesh(m, self._textures) for m in meshes]
+        for m in self._meshes:
+            if m.program_key not in self._mesh_programs:
+                names = ("MATERIAL", "HAS_TEXTURE", "HAS_FACE_LABEL", "CUTOUT")
+                defines = dict(zip(names, m.program_key, strict=True))
+                self._mesh_programs[m.program_key] = compile_program(self.ctx, "mesh.vert", "mesh.frag", defines)
+
+    def _delete_scene(self) -> None:
         for m in self._meshes:
             m.delete()
-        self._meshes = [_GpuMesh(m) for m in meshes]
+        self._meshes = []
+        textures = [tex for tex, _ in self._textures.values()]
+        if textures:
+            GL.glDeleteTextures(len(textures), textures)
+        self._textures = {}
 
     def update_vertices(self, mesh_index: int, vertices: np.ndarray, tangents: np.ndarray | None = None) -> None:
         """New positions [N, 3] (and optionally tangents [N, 3]) for mesh ``mesh_index``, same topology.
@@ -484,22 +511,22 @@ class MeshRenderer:
         GL.glClearBufferuiv(GL.GL_COLOR, 1, (0, 0, 0, 0))
         GL.glClearBufferfv(GL.GL_COLOR, 2, (0.0, 0.0, 0.0, 0.0))
         GL.glClearBufferfv(GL.GL_DEPTH, 0, (1.0,))
-        program = self._mesh_program
-        u = uniforms(self.ctx, program)
-        GL.glUseProgram(program)
-        GL.glUniformMatrix4fv(u["u_view"], 1, GL.GL_TRUE, view)
-        GL.glUniformMatrix4fv(u["u_projection"], 1, GL.GL_TRUE, projection)
-        GL.glUniform3f(u["u_camera_position"], *camera.position.astype(np.float32))
-        GL.glUniform1i(u["u_texture"], 0)
-        GL.glUniform1i(u["u_face_label"], 1)
+        camera_position = camera.position.astype(np.float32)
+        current = None
         for m in self._meshes:
-            GL.glUniform1i(u["u_material"], m.material)
+            program = self._mesh_programs[m.program_key]
+            u = uniforms(self.ctx, program)
+            if program != current:  # one specialised program per material / texture / label combination
+                GL.glUseProgram(program)
+                GL.glUniformMatrix4fv(u["u_view"], 1, GL.GL_TRUE, view)
+                GL.glUniformMatrix4fv(u["u_projection"], 1, GL.GL_TRUE, projection)
+                GL.glUniform3f(u["u_camera_position"], *camera_position)
+                GL.glUniform1i(u["u_texture"], 0)
+                GL.glUniform1i(u["u_face_label"], 1)
+                current = program
             GL.glUniform1ui(u["u_label"], m.label)
-            GL.glUniform1i(u["u_has_texture"], int(m.texture is not None))
-            GL.glUniform1i(u["u_texture_cutout"], int(m.texture_cutout))
             GL.glActiveTexture(GL.GL_TEXTURE0)
             GL.glBindTexture(GL.GL_TEXTURE_2D, m.texture or 0)
-            GL.glUniform1i(u["u_has_face_label"], int(m.face_label_texture is not None))
             GL.glActiveTexture(GL.GL_TEXTURE1)
             GL.glBindTexture(GL.GL_TEXTURE_BUFFER, m.face_label_texture or 0)
             m.draw()
@@ -518,7 +545,6 @@ class MeshRenderer:
             GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
             GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
             GL.glUniform1i(u[name], unit)
-        GL.glUniform1i(u["u_supersample"], self.supersample)
         GL.glUniform3f(u["u_background"], *srgb_to_linear(self.background).astype(np.float32))
         GL.glBindVertexArray(self._empty_vao)
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
@@ -601,10 +627,12 @@ class MeshRenderer:
         if self.closed or self.ctx.closed:
             self.closed = True
             return
-        self.ctx.make_current()
-        for m in self._meshes:
-            m.delete()
-        self._meshes = []
+        try:
+            self.ctx.make_current()
+        except Head360Error:  # e.g. in a forked child: nothing of this context can be touched here
+            self.closed = True
+            return
+        self._delete_scene()
         for fbo in (self._scene_fbo, self._out_fbo, self._probe_fbo, self._id_fbo):
             if fbo is not None:
                 fbo.delete()

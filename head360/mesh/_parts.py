@@ -291,9 +291,10 @@ def _tooth(width, depth, height, kind, n_around=10, n_rings=5):
 def build_teeth(arch: DentalArch, table, upper: bool) -> tuple[Piece, list[tuple[str, int, int]]]:
     """All teeth of one arch, left and right, as closed shells. Returns the piece and
     (name, first vertex, vertex count) per tooth."""
-    verts_all, faces_all, uvs_all, index = [], [], [], []
+    verts_all, faces_all, uvs_all, uvf_all, index = [], [], [], [], []
     n_teeth = 2 * len(table)
     offset = 0
+    uv_offset = 0
     k = 0
     for side in (1.0, -1.0):
         s0 = 0.0
@@ -308,20 +309,36 @@ def build_teeth(arch: DentalArch, table, upper: bool) -> tuple[Piece, list[tuple
             v, f = _tooth(width, depth, height, kind)
             center = p - outward * depth * 0.5
             world = center + v[:, :1] * tangent[None] + v[:, 1:2] * up[None] + v[:, 2:3] * outward[None]
-            f = _orient_outward(world, f, world.mean(0))
+            f = _orient_outward(world, f, world.mean(0) + up * 0.3 * height)
             verts_all.append(world)
             faces_all.append(f + offset)
-            # UV: each tooth gets a cell of the strip, an azimuthal map around its long axis
+            # UV: each tooth gets a cell of the strip, an azimuthal map around its long axis (the
+            # biting tip in the middle); the root cap fans outward so nothing overlaps
             cu = (k + 0.5) / n_teeth
             ang = np.arctan2(v[:, 2], v[:, 0])
-            rr = 0.25 + 0.75 * np.clip(v[:, 1] / (height + 0.05), 0, 1)
-            uvs_all.append(np.stack([cu + 0.45 / n_teeth * np.cos(ang) * rr, 0.5 + 0.45 * np.sin(ang) * rr], 1))
+            rr = 0.2 + 0.6 * np.clip(v[:, 1] / (height + 0.05), 0, 1)
+            rr[0] = 0.0
+            uv = np.stack([cu + 0.5 / n_teeth * np.cos(ang) * rr, 0.5 + 0.5 * np.sin(ang) * rr], 1)
+            top = len(v) - 1
+            uv_f = f.copy()
+            extra = []
+            for fi in np.nonzero((f == top).any(1))[0]:
+                others = [q for q in f[fi] if q != top]
+                a_mid = np.arctan2(np.sin(ang[others]).sum(), np.cos(ang[others]).sum())
+                extra.append([cu + 0.5 / n_teeth * np.cos(a_mid) * 0.95, 0.5 + 0.5 * np.sin(a_mid) * 0.95])
+                uv_f[fi][f[fi] == top] = len(v) + len(extra) - 1
+            uv = np.concatenate([uv, np.array(extra)])
+            uvs_all.append(uv)
+            uvf_all.append(uv_f + uv_offset)
+            uv_offset += len(uv)
             index.append(
                 (f"{'upper' if upper else 'lower'} {'left' if side > 0 else 'right'} {name}", offset, len(world))
             )
             offset += len(world)
             k += 1
-    return Piece(np.concatenate(verts_all), np.concatenate(faces_all), np.concatenate(uvs_all)), index
+    piece = Piece(np.concatenate(verts_all), np.concatenate(faces_all), np.concatenate(uvs_all))
+    piece.uv_faces = np.concatenate(uvf_all)
+    return piece, index
 
 
 # ----------------------------------------------------------------------------------------------
@@ -357,14 +374,32 @@ def build_tongue(lower: DentalArch, n_len: int = 16, n_around: int = 18) -> Piec
     faces = np.concatenate([caps, body])
     center = np.array([0.0, top_y - 0.05, tip_z - 0.3])
     faces = _orient_outward(verts, faces, center)
-    uvs = np.concatenate(
-        [
-            [[0.5, 1.0]],
-            np.stack([np.tile(ang / (2 * np.pi), n_len), np.repeat(1 - u, n_around) * 0.9 + 0.05], 1),
-            [[0.5, 0.0]],
-        ]
-    )
-    return Piece(verts, faces, uvs)
+    # UVs: unrolled around the tongue (u) from the tip (v = 1) to the back (v = 0), the seam under
+    # the tongue duplicated at u = 1; the caps fan to points beyond the first / last row
+    u_ring = ang / (2 * np.pi)
+    body_uv = np.stack([np.tile(u_ring, n_len), np.repeat(0.92 - 0.84 * u, n_around)], 1)
+    seam_uv = np.stack([np.ones(n_len), 0.92 - 0.84 * u], 1)
+    uvs = np.concatenate([[[0.5, 0.99]], body_uv, [[0.5, 0.01]], seam_uv])
+    seam_base = 1 + n_len * n_around + 1
+    uv_faces = faces.copy()
+    col = (faces - 1) % n_around
+    real = (faces > 0) & (faces < len(verts) - 1)
+    for fi in range(len(faces)):
+        cols = col[fi][real[fi]]
+        if cols.max() == n_around - 1 and cols.min() == 0:
+            for kk in range(3):
+                if real[fi, kk] and col[fi, kk] == 0:
+                    uv_faces[fi, kk] = seam_base + (faces[fi, kk] - 1) // n_around
+    # cap fans: one UV per cap triangle for the tip / back point, above / below its ring segment
+    extra = []
+    for fi in range(len(faces)):
+        for cap_v, v_pos in ((0, 0.99), (len(verts) - 1, 0.01)):
+            if cap_v in faces[fi]:
+                others = [uv_faces[fi, kk] for kk in range(3) if faces[fi, kk] != cap_v]
+                extra.append([uvs[others, 0].mean(), v_pos])
+                uv_faces[fi][faces[fi] == cap_v] = len(uvs) + len(extra) - 1
+    uvs = np.concatenate([uvs, np.array(extra)])
+    return Piece(verts, faces, uvs, uv_faces=uv_faces)
 
 
 # ----------------------------------------------------------------------------------------------

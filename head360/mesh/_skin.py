@@ -274,7 +274,24 @@ def build_skin(n_fib: int = 16000, warp: float = 0.5, relax_iters: int = 3, n_lo
     seam_dirs = _from_sph(np.full(len(seam_el), np.pi), np.array(seam_el))
     crown_dir = np.array([[0.0, 1.0, 0.0]])
 
-    curves = [c for pair in eye_curves for c in pair] + [mouth_dirs, loop_dirs, seam_dirs, crown_dir]
+    # rows parallel to the mouth line and the lid margins give those features clean strips of
+    # triangles (they are inserted like curve points but need not become edges)
+    rows = []
+    xr = np.linspace(-a.mouth_half_width, a.mouth_half_width, n_mouth)[2:-2]
+    taper = 0.35 + 0.65 * np.sqrt(np.clip(1.0 - (xr / a.mouth_half_width) ** 4, 0.0, 1.0))
+    for off in (0.013, 0.028, -0.013, -0.030):
+        yr = sculpt.mouth_line_y(xr) + off * taper
+        rows.append(_normalize(np.stack([xr, yr, sculpt.face_depth(xr, yr)], 1)))
+    up2, lo2 = sculpt.lid_margin_2d(n_lid)
+    for side, c in zip((1.0, -1.0), sculpt.eye_centers(), strict=True):
+        for m2, offs in ((up2, (0.011, 0.024)), (lo2, (-0.011, -0.024))):
+            inner = m2[3:-3]
+            for off in offs:
+                ex, ey = inner[:, 0], inner[:, 1] + off
+                pts = np.stack([c[0] + side * ex, c[1] + ey, np.full_like(ex, c[2] + 0.12)], 1)
+                rows.append(_normalize(pts))
+    curves = [c for pair in eye_curves for c in pair] + [mouth_dirs, loop_dirs, seam_dirs, crown_dir] + rows
+    row_pts = np.concatenate(rows)
     curve_pts = np.concatenate(curves)
     _, first = np.unique(np.round(curve_pts, 9), axis=0, return_index=True)
     curve_pts = curve_pts[np.sort(first)]
@@ -321,7 +338,9 @@ def build_skin(n_fib: int = 16000, warp: float = 0.5, relax_iters: int = 3, n_lo
     loop = ids(loop_dirs)
     seam = ids(seam_dirs)
     crown = int(ids(crown_dir)[0])
-    faces = _recover_edges(faces, dirs, [*eye_upper, *eye_lower, mouth, seam, np.append(loop, loop[0])])
+    row_ids = ids(row_pts)
+    seam_chain = np.append(seam, crown)
+    faces = _recover_edges(faces, dirs, [*eye_upper, *eye_lower, mouth, seam_chain, np.append(loop, loop[0])])
 
     # --- remove faces below the loop and inside the eye openings -------------------------------
     cen = _normalize(dirs[faces].mean(1))
@@ -356,11 +375,12 @@ def build_skin(n_fib: int = 16000, warp: float = 0.5, relax_iters: int = 3, n_lo
     eye_lower = [new_index[e] for e in eye_lower]
     mouth_upper, mouth_lower = new_index[mouth_upper], new_index[mouth_lower]
     loop, seam, crown = new_index[loop], new_index[seam], int(new_index[crown])
+    row_ids = new_index[row_ids]
 
     # --- 3D positions and relaxation (vertices slide along the surface) --------------------------
     verts = cast.radius(dirs)[:, None] * dirs
     fixed = np.zeros(len(dirs), bool)
-    for arr in eye_upper + eye_lower + [mouth_upper, mouth_lower, loop, seam, np.array([crown])]:
+    for arr in eye_upper + eye_lower + [mouth_upper, mouth_lower, loop, seam, np.array([crown]), row_ids]:
         fixed[arr] = True
     i = faces[:, [0, 1, 2, 1, 2, 0]].T.ravel()
     j = faces[:, [1, 2, 0, 0, 1, 2]].T.ravel()

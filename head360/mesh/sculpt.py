@@ -90,14 +90,21 @@ class Profile:
     Tabulated densely once and read back with linear interpolation (fast, and identical everywhere).
     """
 
-    def __init__(self, ys, values, samples: int = 4096):
+    def __init__(self, ys, values, samples: int = 2048, smooth: float = 0.03):
         from scipy.interpolate import PchipInterpolator
 
         order = np.argsort(ys)
         ys = np.asarray(ys, np.float64)[order]
         vals = np.asarray(values, np.float64)[order]
         self.y0, self.dy = ys[0], (ys[-1] - ys[0]) / (samples - 1)
-        self.vals = PchipInterpolator(ys, vals)(np.linspace(ys[0], ys[-1], samples))
+        vals = PchipInterpolator(ys, vals)(np.linspace(ys[0], ys[-1], samples))
+        # smooth the curvature jumps at the keypoints (they would show as creases in the shading)
+        sigma = smooth / self.dy
+        k = np.arange(-int(3 * sigma), int(3 * sigma) + 1)
+        kern = np.exp(-0.5 * (k / sigma) ** 2)
+        kern /= kern.sum()
+        padded = np.concatenate([np.full(len(k) // 2, vals[0]), vals, np.full(len(k) // 2, vals[-1])])
+        self.vals = np.convolve(padded, kern, mode="valid")
         self.last = samples - 1
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
@@ -115,33 +122,44 @@ def _profiles() -> dict[str, Profile]:
     p = {}
     # mid-sagittal front depth of the face mask without nose / lips / chin / brow bumps
     p["z0"] = Profile(
-        [1.00, 0.85, 0.70, 0.55, 0.40, 0.28, 0.18, 0.10, -0.05, -0.20, -0.36, -0.50, -0.65, -0.80, -0.95, -1.10],
-        [0.30, 0.60, 0.74, 0.825, 0.87, 0.885, 0.875, 0.86, 0.84, 0.83, 0.83, 0.82, 0.80, 0.78, 0.76, 0.66],
+        [1.00, 0.85, 0.70, 0.55, 0.40, 0.25, 0.10, -0.10, -0.30, -0.45, -0.55, -0.70, -0.85, -1.00, -1.12],
+        [0.30, 0.60, 0.74, 0.835, 0.87, 0.872, 0.86, 0.80, 0.80, 0.72, 0.70, 0.68, 0.69, 0.66, 0.55],
     )
     # half width of the face mask (where its side turns to face sideways)
     p["rx"] = Profile(
-        [1.00, 0.70, 0.40, 0.20, 0.05, -0.10, -0.30, -0.50, -0.70, -0.85, -1.00, -1.10],
-        [0.54, 0.56, 0.59, 0.62, 0.65, 0.67, 0.66, 0.62, 0.56, 0.50, 0.40, 0.32],
+        [1.00, 0.70, 0.40, 0.25, 0.10, -0.10, -0.30, -0.50, -0.70, -0.85, -1.00, -1.12],
+        [0.56, 0.64, 0.68, 0.665, 0.675, 0.67, 0.67, 0.665, 0.62, 0.54, 0.42, 0.30],
     )
     # depth of the front curvature (how far back the sides reach) and superellipse exponent
-    p["rz"] = Profile([1.0, 0.4, 0.0, -0.4, -0.8, -1.1], [0.95, 0.95, 0.92, 0.88, 0.84, 0.80])
-    p["n"] = Profile([1.0, 0.4, 0.1, -0.2, -0.6, -1.1], [2.2, 2.3, 2.5, 2.4, 2.2, 2.0])
-    # nose: dorsum depth, half width at its base, sharpness of the cross-section
+    p["rz"] = Profile(
+        [1.00, 0.40, 0.25, 0.10, -0.10, -0.30, -0.50, -0.70, -0.90, -1.12],
+        [0.92, 0.93, 0.85, 0.80, 0.62, 0.62, 0.74, 0.85, 0.78, 0.70],
+    )
+    p["n"] = Profile(
+        [1.00, 0.40, 0.10, -0.10, -0.30, -0.50, -0.70, -0.90, -1.12],
+        [2.3, 2.5, 2.5, 2.5, 2.8, 3.2, 2.6, 2.2, 2.0],
+    )
+    # the muzzle: how far the mouth region (dental arches, lips, chin) stands out at the midline,
+    # and its half width
+    p["muzzle_h"] = Profile(
+        [-0.25, -0.32, -0.40, -0.50, -0.60, -0.70, -0.80, -0.90, -1.00, -1.08],
+        [0.0, 0.045, 0.11, 0.15, 0.155, 0.13, 0.105, 0.10, 0.07, 0.0],
+    )
+    p["muzzle_w"] = Profile([-0.30, -0.50, -0.70, -0.90, -1.05], [0.36, 0.35, 0.34, 0.32, 0.26])
+    # nose: dorsum depth (absolute z), half width of its base, cross-section exponents
     p["nose_z"] = Profile(
-        [0.16, 0.10, 0.02, -0.08, -0.18, -0.245, -0.275, -0.29, -0.305, -0.325, -0.345, -0.36, -0.375],
-        [0.86, 0.885, 0.925, 0.975, 1.025, 1.060, 1.080, 1.085, 1.075, 1.035, 0.960, 0.900, 0.840],
+        [0.20, 0.12, 0.04, -0.03, -0.10, -0.17, -0.23, -0.27, -0.295, -0.32, -0.34, -0.355, -0.368],
+        [0.880, 0.880, 0.914, 0.958, 1.005, 1.048, 1.078, 1.092, 1.094, 1.078, 1.040, 0.975, 0.880],
     )
     p["nose_w"] = Profile(
-        [0.16, 0.05, -0.10, -0.20, -0.26, -0.30, -0.34, -0.37],
-        [0.085, 0.095, 0.115, 0.135, 0.150, 0.150, 0.130, 0.100],
+        [0.20, 0.12, 0.05, -0.05, -0.12, -0.20, -0.27, -0.31, -0.345, -0.37],
+        [0.110, 0.105, 0.118, 0.145, 0.172, 0.200, 0.215, 0.215, 0.190, 0.135],
     )
-    p["nose_m"] = Profile([0.16, -0.05, -0.20, -0.28, -0.36], [1.5, 1.6, 1.9, 2.4, 2.6])
+    p["nose_p"] = Profile([0.20, 0.05, -0.05, -0.15, -0.27, -0.34], [2.0, 1.9, 1.9, 1.8, 1.9, 2.1])
+    p["nose_q"] = Profile([0.20, 0.05, -0.05, -0.15, -0.27, -0.34], [1.8, 1.6, 1.45, 1.3, 1.3, 1.4])
     return p
 
 
-# ----------------------------------------------------------------------------------------------
-# the mouth line and the eye lid margins (shared with the template builder)
-# ----------------------------------------------------------------------------------------------
 def mouth_line_y(x: np.ndarray) -> np.ndarray:
     """Height of the mouth line (where the lips meet) at ``x`` (|x| <= mouth half width)."""
     a = ANATOMY
@@ -182,88 +200,141 @@ def _face_base(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return z0 - rz + rz * s - 4.0 * np.maximum(u - 1.0, 0.0) * rx
 
 
-def _eye_hollow(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Depth of the orbital hollow (>= 0) around both eyes: deep under the brow, shallow below."""
+def _eye_region(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Blend the face depth ``z`` into the eyelids around each eye.
+
+    The lids are a shell around the eyeball (eyeball radius + lid thickness); they take over inside
+    an ellipse around the eye (upper lid ~7 mm above the centre, lower ~8 mm below, the corners)
+    and blend into the face over the next ~7 mm. A soft orbital hollow first brings the face toward
+    the lids, and a shallow groove marks the upper lid crease.
+    """
     a = ANATOMY
-    ex = np.abs(x) - a.eye_center[0]
-    ey = y - a.eye_center[1]
-    cy = ey + 0.01
-    ay = np.where(cy > 0, 0.165, 0.125)
-    ax = np.where(ex > 0, 0.215, 0.175)
-    q = (ex / ax) ** 2 + (cy / ay) ** 2
-    return 0.23 * bump(q) ** 0.55
+    cx, cy, cz = a.eye_center
+    dx = np.abs(x) - cx
+    dy = y - cy
+    # the orbit: a broad depression around the eye, so the lids stand out of it as on real faces,
+    # a little deeper under the brow (the upper sulcus) and toward the nose
+    qh = ((dx + 0.015) / 0.175) ** 2 + ((dy - 0.01) / np.where(dy > 0.01, 0.15, 0.165)) ** 2
+    z = z - 0.072 * np.exp(-qh)
+    # the lid surface: the shell around the eyeball, continued beyond its silhouette by a surface
+    # that levels off (so the eye corners do not sink into pits)
+    rr = a.eyeball_radius + a.lid_offset
+    rho = np.sqrt(dx * dx + dy * dy)
+    rk = 0.88 * rr
+    s_knee = np.sqrt(rr * rr - rk * rk)
+    g_knee = rk / s_knee  # steepness of the sphere at the knee
+    tau = 0.018
+    inside = np.sqrt(np.maximum(rr * rr - rho * rho, 0.0))
+    tail = s_knee - g_knee * tau * (1.0 - np.exp(-np.maximum(rho - rk, 0.0) / tau))
+    lid = cz + np.where(rho < rk, inside, tail)
+    ax = np.where(dx > 0, 0.142, 0.122)
+    ay = np.where(dy > 0, 0.078, 0.088)
+    e = np.sqrt((dx / ax) ** 2 + (dy / ay) ** 2)
+    t = np.clip((1.6 - e) / 0.65, 0.0, 1.0)
+    w = t * t * t * (t * (6.0 * t - 15.0) + 10.0)  # C2 smoothstep
+    z = (1.0 - w) * z + w * lid
+    # upper lid crease
+    crease = np.exp(-(((e - 1.12) / 0.38) ** 2)) * smoothstep(0.0, 0.05, dy) * smoothstep(0.17, 0.05, np.abs(dx))
+    return z - 0.006 * crease
 
 
-def face_depth(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Front depth ``Zf(x, y)`` of the face mask, features included (nose added by smooth max)."""
+def _lip_profile(s: np.ndarray) -> np.ndarray:
+    """Forward offset of the lips at the midline as a function of the height above the mouth line
+    (s > 0 upper lip, s < 0 lower lip). Zero on the line (where the lips meet in a crease)."""
+    up = np.maximum(s, 0.0)
+    lo = np.maximum(-s, 0.0)
+
+    def upper(t):
+        return 0.040 * np.exp(-(((t - 0.030) / 0.030) ** 2)) + 0.004 * np.exp(-(((t - 0.078) / 0.016) ** 2))
+
+    def lower(t):
+        return 0.046 * np.exp(-(((t - 0.042) / 0.036) ** 2)) - 0.018 * np.exp(-(((t - 0.185) / 0.050) ** 2))
+
+    return np.where(
+        s >= 0,
+        upper(up) - upper(0.0) * np.exp(-((up / 0.05) ** 2)),
+        lower(lo) - lower(0.0) * np.exp(-((lo / 0.05) ** 2)),
+    )
+
+
+def _face_without_nose(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     a = ANATOMY
     ax = np.abs(x)
     z = _face_base(x, y)
 
-    # forehead/brow ridge: a soft horizontal ridge over the eyes, stronger at the glabella
+    # brow ridge: soft, strongest above the inner half of the eyes; glabella between
     brow_y = 0.265 + 0.02 * np.exp(-(((ax - 0.30) / 0.15) ** 2))
-    z = z + 0.030 * gauss(((y - brow_y) / 0.07) ** 2) * smoothstep(0.62, 0.35, ax)
-    z = z + 0.012 * gauss((x / 0.09) ** 2 + ((y - 0.24) / 0.07) ** 2)  # glabella
-    # orbital hollows
-    z = z - _eye_hollow(x, y)
-    # cheekbones (malar prominence), forward and lateral of the lower orbit
-    q = ((ax - 0.47) / 0.17) ** 2 + ((y + 0.09) / 0.12) ** 2
-    z = z + 0.045 * gauss(q)
-    # infraorbital / nasojugal slight groove (tear trough), inner lower orbit toward the cheek
-    q = ((ax - 0.20 - 0.4 * (0.02 - y)) / 0.035) ** 2 + ((y + 0.04) / 0.07) ** 2
-    z = z - 0.012 * gauss(q)
-    # muzzle: the region around the mouth follows the dental arch and stands out of the cheeks
-    q = (x / 0.33) ** 2 + ((y + 0.62) / 0.34) ** 2
-    z = z + 0.075 * bump(q) ** 0.8
-    # nasolabial fold: a crease from the ala curving down beside the mouth, cheek fat above it
-    t = np.clip((-0.33 - y) / 0.38, 0.0, 1.0)
-    fold_x = 0.19 + 0.12 * np.sqrt(t) + 0.02 * t
-    along = smoothstep(-0.02, 0.12, -0.33 - y) * smoothstep(-0.80, -0.66, y)
+    z = z + 0.022 * gauss(((y - brow_y) / 0.075) ** 2) * smoothstep(0.62, 0.30, ax)
+    z = z + 0.008 * gauss((x / 0.10) ** 2 + ((y - 0.24) / 0.08) ** 2)
+    # temples: a slight hollow behind the brow's outer end
+    z = z - 0.015 * gauss(((ax - 0.60) / 0.09) ** 2 + ((y - 0.30) / 0.15) ** 2)
+    # orbits and eyelids
+    z = _eye_region(x, y, z)
+    # cheekbones (malar prominence), forward and lateral of the lower orbit, and cheek fat below
+    z = z + 0.040 * gauss(((ax - 0.46) / 0.16) ** 2 + ((y + 0.10) / 0.12) ** 2)
+    z = z + 0.018 * gauss(((ax - 0.33) / 0.12) ** 2 + ((y + 0.30) / 0.14) ** 2)
+    # muzzle: the region around the mouth follows the dental arches and stands out of the cheeks
+    pr = _profiles()
+    mw = pr["muzzle_w"](y)
+    z = z + pr["muzzle_h"](y) * np.clip(1.0 - (x / mw) ** 2, 0.0, None) ** 1.6
+    # nasolabial fold: a soft crease from the ala curving down beside the mouth
+    t = np.clip((-0.34 - y) / 0.30, 0.0, 1.0)
+    fold_x = 0.20 + 0.10 * np.sqrt(t)
+    along = smoothstep(-0.01, 0.06, -0.34 - y) * smoothstep(-0.70, -0.56, y)
     d = ax - fold_x
-    z = z - 0.016 * along * gauss((d / 0.022) ** 2)
-    z = z + 0.018 * along * gauss(((d - 0.05) / 0.045) ** 2)
+    z = z - 0.007 * along * gauss((d / 0.03) ** 2)
+    z = z + 0.008 * along * gauss(((d - 0.05) / 0.05) ** 2)
 
-    # lips: upper and lower vermilion meeting at the mouth line
+    # lips: upper and lower vermilion meeting at the mouth line, fading toward the corners
     ym = mouth_line_y(np.clip(x, -a.mouth_half_width, a.mouth_half_width))
     u = np.clip(ax / a.mouth_half_width, 0.0, 1.5)
-    env = np.clip(1.0 - u**2, 0.0, None) ** 0.65  # lateral envelope
-    s_up = y - ym  # height above the mouth line
-    s_lo = ym - y
-    upper = np.where(
-        s_up >= 0,
-        0.058 * gauss(((s_up - 0.035) / 0.032) ** 2)  # vermilion roll
-        + 0.030 * smoothstep(0.20, 0.06, s_up) * (s_up > 0.05)  # skin lip sloping forward
-        + 0.006 * gauss(((s_up - 0.075) / 0.01) ** 2),  # white roll at the vermilion border
-        0.0,
-    )
-    lower = np.where(
-        s_lo >= 0,
-        0.062 * gauss(((s_lo - 0.045) / 0.038) ** 2) - 0.030 * gauss(((s_lo - 0.19) / 0.05) ** 2),
-        0.0,
-    )
-    crease = -0.012 * gauss((np.minimum(s_up, 0.2) ** 2 + 1e-9) / 0.012**2) * (s_up >= -0.05)
-    z = z + env * (upper + lower) + env * crease * 0.0
-    # philtrum: two columns with a groove between, from the nose to the upper vermilion
-    ph = smoothstep(-0.37, -0.43, y) * smoothstep(ym + 0.06, ym + 0.09, y)
-    z = z + ph * (0.008 * gauss(((ax - 0.055) / 0.02) ** 2) - 0.006 * gauss((x / 0.025) ** 2))
+    env = np.clip(1.0 - u**2, 0.0, None) ** 0.7
+    z = z + env * _lip_profile(y - ym)
+    # cupid's bow: the upper vermilion border dips at the middle
+    # philtrum: two soft columns with a groove between, from the nose to the upper vermilion
+    ph = smoothstep(-0.36, -0.40, y) * smoothstep(ym + 0.06, ym + 0.09, y)
+    z = z + ph * (0.003 * gauss(((ax - 0.05) / 0.02) ** 2) - 0.003 * gauss((x / 0.025) ** 2))
     # mouth corners sink a little (modiolus)
-    q = ((ax - a.mouth_half_width - 0.02) / 0.05) ** 2 + ((y - a.stomion_y) / 0.06) ** 2
-    z = z - 0.012 * gauss(q)
+    q = ((ax - a.mouth_half_width - 0.01) / 0.045) ** 2 + ((y - a.stomion_y) / 0.05) ** 2
+    z = z - 0.010 * gauss(q)
     # chin (mentalis) prominence
-    q = (x / 0.20) ** 2 + ((y + 0.93) / 0.11) ** 2
-    z = z + 0.055 * gauss(q)
+    z = z + 0.022 * gauss((x / 0.17) ** 2 + ((y + 0.92) / 0.09) ** 2)
 
-    # nose by smooth maximum
+    return z
+
+
+@lru_cache(maxsize=1)
+def _midline_table() -> tuple[np.ndarray, np.ndarray]:
+    ys = np.linspace(-0.40, 0.24, 1281)
+    return ys, _face_without_nose(np.zeros_like(ys), ys)
+
+
+def _midline_without_nose(y: np.ndarray) -> np.ndarray:
+    ys, zs = _midline_table()
+    return np.interp(y, ys, zs)
+
+
+def face_depth(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Front depth ``Zf(x, y)`` of the face mask with all its features (nose, lips, brows...)."""
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    ax = np.abs(x)
+    z = _face_without_nose(x, y)
+    # nose: added on top of the face, a ridge whose cross-section is z = h (1 - u^p)^q, h raising
+    # the face's midline to the dorsum profile
     p = _profiles()
-    yn = np.clip(y, -0.375, 0.16)
-    nz, nw, nm = p["nose_z"](yn), p["nose_w"](yn), p["nose_m"](yn)
-    base_at_side = _face_base(nw, yn)
-    h = np.maximum(nz - base_at_side, 0.02)
-    zn = nz - h * (ax / nw) ** nm - 3.0 * np.maximum(ax - nw, 0.0)
-    in_range = (y <= 0.16) & (y >= -0.375)
-    fade = smoothstep(0.16, 0.11, y) * smoothstep(-0.38, -0.372, y)
-    zn = np.where(in_range, zn, -5.0) - (1 - fade) * 0.5
-    z = smax(z, zn, 0.035)
+    yn = np.clip(y, -0.372, 0.20)
+    nz, nw, npow, nq = p["nose_z"](yn), p["nose_w"](yn), p["nose_p"](yn), p["nose_q"](yn)
+    h = np.maximum(nz - _midline_without_nose(yn), 0.0)
+    h = h * smoothstep(-0.372, -0.362, y) * smoothstep(0.22, 0.13, y)
+    un = np.clip(ax / nw, 0.0, 1.0)
+    z = z + h * (1.0 - un**npow) ** nq
+    # alae (nostril wings) and the alar crease around their upper, outer and back edges
+    qa = ((ax - 0.135) / 0.065) ** 2 + ((y + 0.318) / 0.047) ** 2
+    z = z + 0.022 * np.exp(-(qa**1.4))
+    ring = np.sqrt(qa)
+    side = smoothstep(0.09, 0.14, ax + 0.6 * (y + 0.318))
+    z = z - 0.010 * np.exp(-(((ring - 1.18) / 0.16) ** 2)) * side
     return z
 
 
@@ -305,8 +376,11 @@ def _cranium_inside(p: np.ndarray) -> np.ndarray:
     zz = (z - cz) / az
     ax = 0.755 * (1.0 - 0.10 * zz - 0.10 * zz**2)  # egg taper: narrower forehead, full parietal
     # the bottom of the cranium is flattened toward the skull base
-    yy = (y - cy) / np.where(y < cy, ay * 0.96, ay)
-    return (x / ax) ** 2 + yy**2 + zz**2 < 1.0
+    yy = np.abs(y - cy) / np.where(y < cy, ay * 0.96, ay)
+    # a superquadric in the frontal plane: a broad, rounded-box vault rather than an egg
+    e = 2.35
+    xy = ((np.abs(x) / ax) ** e + yy**e) ** (2.0 / e)
+    return xy + zz**2 < 1.0
 
 
 def _face_inside(p: np.ndarray) -> np.ndarray:
@@ -323,8 +397,8 @@ def _face_inside(p: np.ndarray) -> np.ndarray:
     zc = p_["z0"](y) - rz
     back = (np.abs(x) / rx) ** n + (np.maximum(zc - z, 0.0) / (0.7 * rz)) ** n - 1.0
     # the ramus: its posterior border slopes from the condyle down to the jaw angle
-    z_back = np.where(y < -0.05, -0.03 - 0.04 * np.clip((-0.05 - y) / 0.7, 0, 1), -2.0)
-    f = smax(smax(z - zf, y_jaw - y, 0.05), z_back - z, 0.08)
+    z_back = np.where(y < -0.05, -0.10 - 0.04 * np.clip((-0.05 - y) / 0.7, 0, 1), -2.0)
+    f = smax(smax(z - zf, y_jaw - y, 0.05), z_back - z, 0.22)
     f = smax(f, back * 0.3, 0.02)
     f = smax(f, y - 0.95, 0.05)
     f = smax(f, np.where(y > -0.05, -0.55 - z, -2.0), 0.05)
@@ -339,7 +413,7 @@ def neck_center_z(y: np.ndarray) -> np.ndarray:
 def _neck_inside(p: np.ndarray) -> np.ndarray:
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
     zn = neck_center_z(y)
-    wn = 0.53 + 0.10 * smoothstep(-0.95, -0.2, y)  # wider toward the skull base (mastoids)
+    wn = 0.53 + 0.13 * smoothstep(-1.0, -0.30, y)  # wider toward the skull base (mastoids, parotid)
     flare = np.clip(-(y + 1.38) / 0.25, 0, 0.9) ** 2  # trapezius flare at the bottom of the box
     wn = wn + 0.30 * flare
     dn = 0.48 + 0.04 * flare
@@ -389,8 +463,8 @@ class SkinCast:
         """d [N, 3] unit directions, o [N, 3] origins (default: world origin) -> distances [N]."""
         d = np.asarray(d, np.float64)
         o = np.zeros_like(d) if o is None else np.asarray(o, np.float64)
-        solids = (("cranium", _cranium_inside, 0.2, 1.7, 20), ("face", _face_inside, 0.35, 1.45, 18),
-                  ("neck", _neck_inside, 0.0, 2.2, 20))  # fmt: skip
+        solids = (("cranium", _cranium_inside, 0.2, 1.7, 12), ("face", _face_inside, 0.35, 1.45, 12),
+                  ("neck", _neck_inside, 0.0, 2.2, 14))  # fmt: skip
         found = {}
         for name, fn, lo, hi, steps in solids:
             bracket = None
@@ -410,14 +484,10 @@ def _details(r: np.ndarray, o: np.ndarray, d: np.ndarray) -> np.ndarray:
     for c in eye_centers():
         t = _sphere_far(o, d, c, a.eyeball_radius + a.lid_offset)
         hit = np.isfinite(t)
-        r = np.where(hit, smax(r, np.where(hit, t, 0.0), 0.012), r)
-    # alae (nostril wings)
-    for sx in (1.0, -1.0):
-        near, far = _ellipsoid_hits(o, d, np.array([sx * 0.118, -0.305, 0.875]), (0.062, 0.052, 0.085))
-        r = np.where(np.isfinite(far), smax(r, np.nan_to_num(far), 0.018), r)
+        r = np.where(hit, smax(r, np.where(hit, t, 0.0), 0.006), r)
     # nostrils: carve under the tip
     for sx in (1.0, -1.0):
-        near, far = _ellipsoid_hits(o, d, np.array([sx * 0.058, -0.345, 0.955]), (0.03, 0.022, 0.05))
+        near, far = _ellipsoid_hits(o, d, np.array([sx * 0.060, -0.352, 0.965]), (0.028, 0.016, 0.05))
         hit = np.isfinite(near) & (near < r) & (far > r)
         r = np.where(hit, smin(r, np.nan_to_num(near), 0.006), r)
     return r

@@ -93,6 +93,8 @@ class Template:
     faces_uv:    [F, 3] int64 indices into ``uvs``
     face_label:  [F] uint8 ``head360.labels.Label``
     vertex_part: [V] uint8 ``Part``
+    face_part:   [F] uint8 ``Part`` of each face (linings and the mouth bag share the skin's rim
+                 vertices, so a face's part is not always its first vertex's part)
     anchors:     named arrays (see :func:`build_template`'s docstring list in ``ANCHOR_DOC``)
     landmarks:   the semantic landmark table (68-point layout + extras)
     """
@@ -103,6 +105,7 @@ class Template:
     faces_uv: np.ndarray
     face_label: np.ndarray
     vertex_part: np.ndarray
+    face_part: np.ndarray
     anchors: dict[str, np.ndarray]
     landmarks: tuple[Landmark, ...]
     part_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -123,8 +126,8 @@ class Template:
         return np.nonzero(self.vertex_part == int(part))[0]
 
     def part_faces(self, part: Part) -> np.ndarray:
-        """Indices of the faces whose first vertex belongs to ``part``."""
-        return np.nonzero(self.vertex_part[self.faces[:, 0]] == int(part))[0]
+        """Indices of the faces of one part."""
+        return np.nonzero(self.face_part == int(part))[0]
 
     def landmark_vertices(self) -> np.ndarray:
         """[L] int64 template vertices of :attr:`landmarks`, in table order."""
@@ -138,7 +141,7 @@ class Template:
         """Short fingerprint of the topology (faces, UV faces, parts): a mesh model or dataset built
         from another template can be recognised by it."""
         h = hashlib.sha256()
-        for a in (self.faces.astype(np.int64), self.faces_uv.astype(np.int64), self.vertex_part.astype(np.uint8)):
+        for a in (self.faces.astype(np.int64), self.faces_uv.astype(np.int64), self.face_part.astype(np.uint8)):
             h.update(np.ascontiguousarray(a).tobytes())
         return h.hexdigest()[:16]
 
@@ -175,6 +178,10 @@ ANCHOR_DOC = {
     "upper_teeth_edge": "[n, 3] biting edge of the upper teeth along the arch, right -> left",
     "lower_teeth_edge": "[n, 3] biting edge of the lower teeth, right -> left",
     "tongue_tip": "[3] front of the tongue",
+    "eye_socket_left_lid": "[n] int per lid-lining vertex (part order): +1 hangs from the upper lid, -1 lower, 0 corner",
+    "eye_socket_left_ring": "[n] int ring of each lining vertex behind the margin (1 = next to the margin)",
+    "mouth_bag_side": "[n] int per mouth-bag vertex (part order): +1 upper half, -1 lower half, 0 corner/throat",
+    "mouth_bag_ring": "[n] int ring of each mouth-bag vertex behind the lips (1 = inner lip wall)",
 }
 
 
@@ -239,6 +246,7 @@ class _Assembler:
         self.faces_uv: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
         self.parts: list[np.ndarray] = []
+        self.face_parts: list[np.ndarray] = []
         self.nv = 0
         self.nt = 0
         self.ranges: dict[str, tuple[int, int]] = {}
@@ -266,6 +274,7 @@ class _Assembler:
         self.nt += len(uv)
         lab = np.broadcast_to(np.asarray(label, np.uint8), (len(faces),)).copy()
         self.labels.append(lab)
+        self.face_parts.append(np.full(len(faces), int(part), np.uint8))
         return index
 
 
@@ -284,16 +293,18 @@ def _skin_uvs(skin, el_loop_of_col) -> tuple[np.ndarray, np.ndarray]:
         height[band[r]] = height[band[r - 1]] - seg / 1.25
     faces = skin.faces
     fa = az[faces]  # [F, 3]
-    # faces across the back seam: move the corners on the negative side to the positive side
-    spread = fa.max(1) - fa.min(1)
-    cross = spread > np.pi
-    fa = np.where(cross[:, None] & (fa < 0), fa + 2 * np.pi, fa)
-    # seam vertices exactly at +-pi follow their face's side
+    x_sign = np.sign(skin.vertices[:, 0])
     on_seam = np.isin(faces, skin.seam)
-    others_mean = np.where(~on_seam, fa, 0).sum(1) / np.maximum((~on_seam).sum(1), 1)
-    fa = np.where(on_seam, np.where(others_mean[:, None] > 0, np.pi, -np.pi), fa)
-    # the crown: take the azimuth of its face's other corners
     is_crown = faces == skin.crown
+    special = on_seam | is_crown
+    # faces that touch the back seam take its u = 0 or u = 1 copy by the side their other corners
+    # lie on; faces of the neck band that wrap past azimuth +-pi are unwrapped to the + side
+    n_other = np.maximum((~special).sum(1), 1)
+    side = np.where(((x_sign[faces] * ~special).sum(1) / n_other) >= 0, 1.0, -1.0)
+    fa = np.where(on_seam, side[:, None] * np.pi, fa)
+    wrap = (~on_seam.any(1)) & ((fa.max(1) - fa.min(1)) > np.pi)
+    fa = np.where(wrap[:, None] & (fa < 0), fa + 2 * np.pi, fa)
+    # the crown: take the mean azimuth of its face's other corners
     other = np.where(~is_crown, fa, 0).sum(1) / np.maximum((~is_crown).sum(1), 1)
     fa = np.where(is_crown, other[:, None], fa)
     fh = height[faces]
@@ -324,6 +335,12 @@ def _surface_point(target: np.ndarray) -> np.ndarray:
     return sculpt.skin_radius(d)[:, None] * d
 
 
+def _front_point(xy: np.ndarray) -> np.ndarray:
+    """The skin point seen from the front at ``xy`` [N, 2] (on the face)."""
+    xy = np.atleast_2d(np.asarray(xy, np.float64))
+    return _surface_point(np.stack([xy[:, 0], xy[:, 1], sculpt.face_depth(xy[:, 0], xy[:, 1])], 1))
+
+
 def _nearest(vertices: np.ndarray, candidates: np.ndarray, points: np.ndarray) -> np.ndarray:
     from scipy.spatial import cKDTree
 
@@ -346,10 +363,10 @@ def _landmark_targets(skin, verts_all) -> dict[str, tuple[str, np.ndarray | int]
     a = sculpt.ANATOMY
     out: dict[str, tuple[str, np.ndarray | int]] = {}
 
-    def both(name_l, name_r, p):
+    def both(name_l, name_r, p, kind="surface"):
         p = np.asarray(p, np.float64)
-        out[name_l] = ("surface", p)
-        out[name_r] = ("surface", p * np.array([-1.0, 1.0, 1.0]))
+        out[name_l] = (kind, p)
+        out[name_r] = (kind, p * np.array([-1.0, 1.0, 1.0])[: len(p)])
 
     # jaw contour (left side from the ear down to the chin), mirrored for the right
     jaw_left = [
@@ -366,19 +383,18 @@ def _landmark_targets(skin, verts_all) -> dict[str, tuple[str, np.ndarray | int]
     names_l = ["brow_left_inner", "brow_left_3", "brow_left_mid", "brow_left_1", "brow_left_outer"]
     names_r = ["brow_right_inner", "brow_right_3", "brow_right_mid", "brow_right_1", "brow_right_outer"]
     for (bx, by), nl, nr in zip(brow, names_l, names_r, strict=True):
-        zz = sculpt.face_depth(np.array([bx]), np.array([by]))[0]
-        both(nl, nr, (bx, by, zz))
+        both(nl, nr, (bx, by), "front")
     # nose
     for name, (yy, xx) in {
         "nose_bridge_nasion": (0.125, 0),
         "nose_bridge_1": (0.0, 0),
         "nose_bridge_2": (-0.15, 0),
     }.items():
-        out[name] = ("surface", np.array([xx, yy, 1.0]))
-    out["nose_tip"] = ("surface", np.array([0.0, a.nose_tip[0], a.nose_tip[1]]))
-    out["subnasale"] = ("surface", np.array([0.0, a.subnasale[0] + 0.004, 1.0]))
-    both("nose_base_left_ala", "nose_base_right_ala", (0.135, -0.335, 0.86))
-    both("nose_base_left", "nose_base_right", (0.06, -0.352, 0.95))
+        out[name] = ("front", np.array([xx, yy]))
+    out["nose_tip"] = ("front", np.array([0.0, a.nose_tip[0]]))
+    out["subnasale"] = ("front", np.array([0.0, a.subnasale[0] + 0.004]))
+    both("nose_base_left_ala", "nose_base_right_ala", (0.175, -0.33), "front")
+    both("nose_base_left", "nose_base_right", (0.07, -0.35), "front")
     # eyes: corners and lid thirds
     for k, side in enumerate(("left", "right")):
         up, lo = skin.eye_upper[k], skin.eye_lower[k]
@@ -405,16 +421,16 @@ def _landmark_targets(skin, verts_all) -> dict[str, tuple[str, np.ndarray | int]
     out["lip_lower_inner_1"] = ("vertex", row_at(lo, xs_lo, -0.085))
     out["lip_lower_inner_3"] = ("vertex", row_at(lo, xs_lo, 0.085))
     ym = float(sculpt.mouth_line_y(np.array([0.0]))[0])
-    both("mouth_left_corner", "mouth_right_corner", (a.mouth_half_width + 0.012, ym + 0.004, 0.6))
-    out["lip_upper_outer_mid"] = ("surface", np.array([0.0, ym + 0.083, 1.0]))
-    both("lip_upper_outer_4", "lip_upper_outer_2", (0.065, ym + 0.088, 1.0))
-    both("lip_upper_outer_5", "lip_upper_outer_1", (0.150, ym + 0.060, 1.0))
-    out["lip_lower_outer_mid"] = ("surface", np.array([0.0, ym - 0.100, 1.0]))
-    both("lip_lower_outer_4", "lip_lower_outer_2", (0.080, ym - 0.095, 1.0))
-    both("lip_lower_outer_5", "lip_lower_outer_1", (0.160, ym - 0.066, 1.0))
+    both("mouth_left_corner", "mouth_right_corner", (a.mouth_half_width + 0.012, ym + 0.004), "front")
+    out["lip_upper_outer_mid"] = ("front", np.array([0.0, ym + 0.083]))
+    both("lip_upper_outer_4", "lip_upper_outer_2", (0.065, ym + 0.088), "front")
+    both("lip_upper_outer_5", "lip_upper_outer_1", (0.150, ym + 0.060), "front")
+    out["lip_lower_outer_mid"] = ("front", np.array([0.0, ym - 0.100]))
+    both("lip_lower_outer_4", "lip_lower_outer_2", (0.080, ym - 0.095), "front")
+    both("lip_lower_outer_5", "lip_lower_outer_1", (0.160, ym - 0.066), "front")
     # extras
-    out["forehead_center"] = ("surface", np.array([0.0, 0.50, 1.0]))
-    both("cheek_left", "cheek_right", (0.33, -0.30, 0.7))
+    out["forehead_center"] = ("front", np.array([0.0, 0.50]))
+    both("cheek_left", "cheek_right", (0.40, -0.28), "front")
     return out
 
 
@@ -439,6 +455,7 @@ def build_template() -> Template:
     asm.nt = len(skin_uv_table)
     cen = skin.vertices[skin.faces].mean(1)
     asm.labels.append(np.where(_neck_faces(cen), Label.NECK, Label.SKIN).astype(np.uint8))
+    asm.face_parts.append(np.full(len(skin.faces), int(Part.SKIN), np.uint8))
 
     # --- ears -----------------------------------------------------------------------------------
     asm.add("ear_left", _parts.build_ear(1.0), Part.EAR_LEFT, Label.SKIN, ATLAS_RECTS["ear_left"])
@@ -450,15 +467,29 @@ def build_template() -> Template:
         piece = _parts.build_eyeball(centers[k])
         part = Part.EYEBALL_LEFT if k == 0 else Part.EYEBALL_RIGHT
         asm.add(f"eyeball_{side}", piece, part, Label.EYES, ATLAS_RECTS[f"eyeball_{side}"])
+    structure: dict[str, np.ndarray] = {}
     for k, side in enumerate(("left", "right")):
         loop = np.concatenate([skin.eye_upper[k], skin.eye_lower[k][1:-1][::-1]])
         piece = _parts.build_eye_socket(centers[k], loop, skin.vertices)
         part = Part.EYE_SOCKET_LEFT if k == 0 else Part.EYE_SOCKET_RIGHT
         asm.add(f"eye_socket_{side}", piece, part, Label.SKIN, ATLAS_RECTS[f"eye_socket_{side}"])
+        # which lid each lining vertex hangs from (+1 upper, -1 lower, 0 corners / back) and its ring
+        n, n_up = len(loop), len(skin.eye_upper[k])
+        n_own = len(piece.vertices) - n
+        pos = np.arange(n_own) % n
+        lid = np.where((pos > 0) & (pos < n_up - 1), 1, np.where(pos >= n_up, -1, 0))
+        lid[-1] = 0
+        ring = np.arange(n_own) // n + 1
+        structure[f"eye_socket_{side}_lid"] = lid.astype(np.int64)
+        structure[f"eye_socket_{side}_ring"] = ring.astype(np.int64)
 
     # --- mouth ----------------------------------------------------------------------------------
     bag, bag_side = _parts.build_mouth_bag(skin.vertices, skin.mouth_upper, skin.mouth_lower)
     bag_index = asm.add("mouth_bag", bag, Part.MOUTH_BAG, Label.MOUTH_INTERIOR, ATLAS_RECTS["mouth_bag"])
+    n_loop = len(skin.mouth_upper) + len(skin.mouth_lower) - 2
+    own = np.array([i not in bag.shared for i in range(len(bag.vertices))])
+    structure["mouth_bag_side"] = bag_side[own].astype(np.int64)
+    structure["mouth_bag_ring"] = (np.nonzero(own)[0] // n_loop).astype(np.int64)
     upper_arch, lower_arch = _parts.dental_arches()
     up_piece, up_index = _parts.build_teeth(upper_arch, _parts.UPPER_TEETH, upper=True)
     lo_piece, lo_index = _parts.build_teeth(lower_arch, _parts.LOWER_TEETH, upper=False)
@@ -475,9 +506,11 @@ def build_template() -> Template:
     faces_uv = np.concatenate(asm.faces_uv).astype(np.int64)
     face_label = np.concatenate(asm.labels).astype(np.uint8)
     vertex_part = np.concatenate(asm.parts).astype(np.uint8)
+    face_part = np.concatenate(asm.face_parts).astype(np.uint8)
     teeth = tuple((n, first_up + f, c) for n, f, c in up_index) + tuple((n, first_lo + f, c) for n, f, c in lo_index)
 
     anchors = _anchors(skin, vertices, vertex_part, asm.ranges, bag_index, bag_side, upper_arch, lower_arch)
+    anchors.update(structure)
     landmarks = _landmarks(skin, vertices)
     return Template(
         vertices=vertices,
@@ -486,6 +519,7 @@ def build_template() -> Template:
         faces_uv=faces_uv,
         face_label=face_label,
         vertex_part=vertex_part,
+        face_part=face_part,
         anchors=anchors,
         landmarks=landmarks,
         part_ranges=dict(asm.ranges),
@@ -495,15 +529,19 @@ def build_template() -> Template:
 
 def _landmarks(skin, vertices) -> tuple[Landmark, ...]:
     targets = _landmark_targets(skin, vertices)
-    skin_ids = np.arange(len(skin.vertices))
+    table = LANDMARKS_68 + EXTRA_LANDMARKS
+    kinds = [targets[name][0] for name, _ in table]
+    front = [k for k, kind in enumerate(kinds) if kind == "front"]
+    surface = [k for k, kind in enumerate(kinds) if kind == "surface"]
+    points = np.zeros((len(table), 3))
+    if front:
+        points[front] = _front_point(np.stack([targets[table[k][0]][1] for k in front]))
+    if surface:
+        points[surface] = _surface_point(np.stack([targets[table[k][0]][1] for k in surface]))
+    nearest = _nearest(vertices, np.arange(len(skin.vertices)), points)
     out = []
-    for name, mp_index in LANDMARKS_68 + EXTRA_LANDMARKS:
-        kind, value = targets[name]
-        if kind == "vertex":
-            vid = int(value)
-        else:
-            p = _surface_point(np.asarray(value)[None])
-            vid = int(_nearest(vertices, skin_ids, p)[0])
+    for k, (name, mp_index) in enumerate(table):
+        vid = int(targets[name][1]) if kinds[k] == "vertex" else int(nearest[k])
         out.append(Landmark(name, vid, mp_index))
     return tuple(out)
 
@@ -526,14 +564,15 @@ def _anchors(skin, vertices, vertex_part, ranges, bag_index, bag_side, upper_arc
     anc["iris_radius"] = np.array(a.eyeball_radius * np.sin(_parts.LIMBUS_ANGLE), f32)
     bx = np.linspace(0.09, 0.53, 12)
     by = 0.245 + 0.06 * np.clip(np.sin(np.pi * (bx - 0.09) / 0.44), 0, 1) ** 0.8 - 0.02 * (bx - 0.09) / 0.44
-    brow = _surface_point(np.stack([bx, by, sculpt.face_depth(bx, by)], 1))
+    brow = _front_point(np.stack([bx, by], 1))
     anc["brow_left"] = brow.astype(f32)
     anc["brow_right"] = (brow * np.array([-1, 1, 1])).astype(f32)
     skin_ids = np.arange(len(skin.vertices))
     front = skin_ids[np.abs(skin.vertices[:, 0]) < 0.02]
     anc["nose_tip"] = vertices[front[np.argmax(skin.vertices[front, 2])]].astype(f32)
-    anc["nasion"] = _surface_point(np.array([[0.0, 0.125, 1.0]]))[0].astype(f32)
-    anc["subnasale"] = _surface_point(np.array([[0.0, a.subnasale[0], 1.0]]))[0].astype(f32)
+    nasion, subnasale, chin = _front_point(np.array([[0.0, 0.125], [0.0, a.subnasale[0]], [0.0, -0.93]]))
+    anc["nasion"] = nasion.astype(f32)
+    anc["subnasale"] = subnasale.astype(f32)
     up, lo = skin.mouth_upper, skin.mouth_lower
     anc["mouth_corner_left"] = vertices[up[-1]].astype(f32)
     anc["mouth_corner_right"] = vertices[up[0]].astype(f32)
@@ -546,7 +585,7 @@ def _anchors(skin, vertices, vertex_part, ranges, bag_index, bag_side, upper_arc
     anc["condyle_right"] = np.array([-hx, hy, hz], f32)
     anc["jaw_hinge"] = np.array([0.0, hy, hz], f32)
     anc["jaw_axis"] = np.array([1.0, 0.0, 0.0], f32)
-    anc["chin"] = _surface_point(np.array([[0.0, -0.93, 1.0]]))[0].astype(f32)
+    anc["chin"] = chin.astype(f32)
     mid = skin_ids[(np.abs(skin.vertices[:, 0]) < 0.03) & (skin.vertices[:, 2] > 0.3)]
     anc["menton"] = vertices[mid[np.argmin(skin.vertices[mid, 1])]].astype(f32)
     for side, part in (("left", Part.EAR_LEFT), ("right", Part.EAR_RIGHT)):
@@ -569,14 +608,14 @@ def _anchors(skin, vertices, vertex_part, ranges, bag_index, bag_side, upper_arc
     anc["scalp_weight"] = w.astype(f32)
     az_line = np.linspace(-np.pi, np.pi, 181)
     hh = hairline_height(az_line)
-    # the skin point at that height and azimuth: search the elevation by bisection
-    lo_el, hi_el = np.full(len(az_line), -1.2), np.full(len(az_line), 1.5)
-    for _ in range(30):
-        mid_el = 0.5 * (lo_el + hi_el)
-        d = np.stack([np.cos(mid_el) * np.sin(az_line), np.sin(mid_el), np.cos(mid_el) * np.cos(az_line)], 1)
-        yy = (sculpt.skin_radius(d)[:, None] * d)[:, 1]
-        lo_el = np.where(yy < hh, mid_el, lo_el)
-        hi_el = np.where(yy < hh, hi_el, mid_el)
+    # the skin point at that height and azimuth: sample elevations, interpolate the crossing
+    els = np.linspace(-1.2, 1.5, 64)
+    grid = np.stack(np.broadcast_arrays(az_line[:, None], els[None]), -1).reshape(-1, 2)
+    d = np.stack(
+        [np.cos(grid[:, 1]) * np.sin(grid[:, 0]), np.sin(grid[:, 1]), np.cos(grid[:, 1]) * np.cos(grid[:, 0])], 1
+    )
+    yy = (sculpt.skin_radius(d)[:, None] * d)[:, 1].reshape(len(az_line), len(els))
+    lo_el = np.array([np.interp(h, row, els) for h, row in zip(hh, yy, strict=True)])
     d = np.stack([np.cos(lo_el) * np.sin(az_line), np.sin(lo_el), np.cos(lo_el) * np.cos(az_line)], 1)
     anc["hairline"] = (sculpt.skin_radius(d)[:, None] * d).astype(f32)
     t = np.linspace(-1.45, 1.45, 41)
