@@ -1084,9 +1084,10 @@ def _ponytail(st: _Style, fr: HeadFrame, R, grid, r_out_tie: float, seed: int):
     p3 = base + out_dir * 0.3 + np.array([0.0, -length_y, 0.0])
     b = (1 - s)[:, None] ** 3 * p0 + 3 * ((1 - s) ** 2 * s)[:, None] * p1
     b += 3 * ((1 - s) * s**2)[:, None] * p2 + (s**3)[:, None] * p3
-    radius = 0.085 + 0.1 * smoothstep(0.0, 0.12, s) * (1 - 0.55 * smoothstep(0.3, 1.0, s))
-    radius = radius * (1 - 0.85 * smoothstep(0.88, 1.0, s))
-    radius[-1] = 0.01
+    # pinched at the tie, full just below it, thinning towards a soft, slightly pointed end
+    radius = 0.09 + 0.14 * smoothstep(0.0, 0.12, s) * (1 - 0.45 * smoothstep(0.25, 1.0, s))
+    radius = radius * (1 - 0.7 * smoothstep(0.8, 1.0, s))
+    radius[-1] = 0.02
     b[1:] = _push_clear(b[1:], radius[1:], fr, R, grid, 0.03)
     return _tube(b, radius, 28, twist=1.2, seed=seed + 31, bump=0.08)
 
