@@ -19,7 +19,7 @@ def synth_tiny(tmp_path_factory):
     import main as cli
 
     out = tmp_path_factory.mktemp("synth") / "tiny"
-    assert cli.main(["synth", "--preset", "tiny", "--out", str(out), "--quiet"]) == 0
+    assert cli.main(["synth", "--preset", "tiny", "--no-meshes", "--out", str(out), "--quiet"]) == 0
     return out
 
 
