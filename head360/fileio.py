@@ -37,7 +37,10 @@ def atomic_path(path: str | os.PathLike):
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise Head360Error(f"cannot create folder '{path.parent}': {e.strerror or e}") from e
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
+    except OSError as e:
+        raise Head360Error(f"cannot write '{path}': {e.strerror or e}; choose another location") from e
     os.close(fd)
     tmp = Path(tmp)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a user's exports should read like any file

@@ -6,4 +6,8 @@ module only when it runs, so ``python main.py --help`` stays fast."""
 COMMANDS: list[tuple[str, str, str]] = [
     ("head360.cli.synth", "synth", "generate (or import) a multi-view full-head dataset"),
     ("head360.cli.blendshapes", "blendshapes", "list the 52 ARKit blendshape names"),
+    ("head360.cli.render", "render", "render one image of a head from a checkpoint"),
+    ("head360.cli.turntable", "turntable", "render a 360-degree turntable video (mp4 or gif)"),
+    ("head360.cli.export_mesh", "export-mesh", "extract the full-head mesh (obj/ply/glb) by marching cubes"),
+    ("head360.cli.bench", "bench", "time a checkpoint (camera moves, code changes, mesh export) as JSON"),
 ]

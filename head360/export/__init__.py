@@ -1,0 +1,1 @@
+"""Exports: full-head meshes (marching cubes) and turntable videos."""

@@ -1,0 +1,124 @@
+"""Turntable renders and video files: H.264 mp4 (libx264, yuv420p, through imageio-ffmpeg's bundled
+ffmpeg) and GIF (Pillow, adaptive palette), both written atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from head360.cameras import CAMERA_RADIUS, Camera
+from head360.errors import Head360Error
+from head360.fileio import atomic_path
+
+VIDEO_SUFFIXES = (".mp4", ".gif")
+
+
+def turntable_cameras(frames: int, pitch_deg: float = 0.0, radius: float = CAMERA_RADIUS) -> np.ndarray:
+    """Labels [frames, 25] of a full orbit starting at the front (yaw 0, 360/frames apart)."""
+    return np.array([Camera.orbit(360.0 * i / frames, pitch_deg, radius).label() for i in range(frames)], np.float32)
+
+
+def turntable_frames(
+    generator,
+    planes,
+    frames: int = 120,
+    resolution: int | None = None,
+    pitch_deg: float = 0.0,
+    quality: str = "full",
+    hair: bool = True,
+    batch: int = 4,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield ``frames`` uint8 images [H, W, 3] of one head (planes of batch 1) orbiting 360 degrees.
+
+    Only the camera changes, so the planes (and their occupancy grid) are reused for every frame.
+    ``progress(n)`` is called after every ``n`` frames rendered.
+    """
+    import torch
+
+    from head360.model.generator import to_uint8
+
+    if frames < 1:
+        raise Head360Error(f"--frames must be at least 1, got {frames}")
+    labels = torch.as_tensor(turntable_cameras(frames, pitch_deg), device=planes.head.device)
+    with torch.no_grad():
+        for i in range(0, frames, batch):
+            out = generator.render(planes, labels[i : i + batch], quality=quality, resolution=resolution, hair=hair)
+            for img in out["rgb"]:
+                yield to_uint8(img)
+            if progress is not None:
+                progress(min(batch, frames - i))
+
+
+def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.0) -> int:
+    """Write uint8 frames [H, W, 3] (all the same size) to ``.mp4`` or ``.gif``; returns the frame count.
+
+    Nothing is left at ``path`` if writing fails midway. mp4 needs even sizes (yuv420p): odd sizes
+    are padded by one pixel (edge colour).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise Head360Error(f"videos can be {', '.join(VIDEO_SUFFIXES)}; got '{path.name}'")
+    if not fps > 0:
+        raise Head360Error(f"--fps must be positive, got {fps}")
+    count = 0
+    with atomic_path(path) as tmp:
+        if suffix == ".mp4":
+            import imageio_ffmpeg
+
+            writer = None
+            try:
+                for frame in frames:
+                    frame = np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
+                    h, w = frame.shape[:2]
+                    if h % 2 or w % 2:
+                        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+                    if writer is None:
+                        writer = imageio_ffmpeg.write_frames(
+                            str(tmp),
+                            (frame.shape[1], frame.shape[0]),
+                            fps=fps,
+                            codec="libx264",
+                            pix_fmt_out="yuv420p",
+                            macro_block_size=1,
+                            quality=8,
+                            ffmpeg_log_level="error",
+                        )
+                        writer.send(None)
+                    writer.send(frame)
+                    count += 1
+            finally:
+                if writer is not None:
+                    writer.close()
+        else:
+            from PIL import Image
+
+            images = [Image.fromarray(np.ascontiguousarray(f[..., :3], dtype=np.uint8)) for f in frames]
+            count = len(images)
+            if count:
+                pal = [im.quantize(colors=255, method=Image.Quantize.MEDIANCUT) for im in images]
+                pal[0].save(
+                    tmp, format="GIF", save_all=True, append_images=pal[1:], duration=int(round(1000 / fps)), loop=0
+                )
+        if count == 0:
+            raise Head360Error("no frames to write")
+    return count
+
+
+def read_video_frame_count(path: str | Path) -> tuple[int, tuple[int, int]]:
+    """(frame count, (width, height)) of a written mp4 or gif, decoding every frame."""
+    path = Path(path)
+    if path.suffix.lower() == ".gif":
+        from PIL import Image, ImageSequence
+
+        with Image.open(path) as im:
+            return sum(1 for _ in ImageSequence.Iterator(im)), im.size
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = reader.__next__()
+    n = sum(1 for _ in reader)
+    return n, tuple(meta["size"])
