@@ -43,9 +43,10 @@ def atomic_path(path: str | os.PathLike):
         raise Head360Error(f"cannot write '{path}': {e.strerror or e}; choose another location") from e
     os.close(fd)
     tmp = Path(tmp)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a user's exports should read like any file
     try:
         yield tmp
+        # mkstemp makes 0600 (and some writers recreate the file): exports should read like any file
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
