@@ -177,6 +177,12 @@ class RenderWorker:
             self._idle = [t for t in self._idle if not t[0].startswith(prefix)]
 
     @property
+    def submitted_id(self) -> int:
+        """Id of the newest request submitted."""
+        with self._cond:
+            return self._next_id
+
+    @property
     def busy(self) -> bool:
         """A frame is rendering or waiting."""
         with self._cond:

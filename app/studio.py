@@ -88,6 +88,7 @@ class Studio:
         self.frame_count = 0
         self.last_result = None
         self.results_shown = 0
+        self.last_done_id = 0
         self.exit_code = 0
         self._dirty = True
         self._moving_until = 0.0
@@ -240,6 +241,16 @@ class Studio:
             self._moving_until = time.perf_counter() + INTERACTION_HOLD_S
 
     view_changed = head_changed
+
+    @property
+    def settled(self) -> bool:
+        """The newest request has been rendered and shown, at rest quality, and nothing else is due."""
+        return (
+            not self._dirty
+            and not self._last_interactive
+            and not self.worker.busy
+            and self.last_done_id == self.worker.submitted_id
+        )
 
     def _moving(self) -> bool:
         return self.viewport.dragging or self.spin or time.perf_counter() < self._moving_until
@@ -476,6 +487,7 @@ class Studio:
         result = self.worker.take_result()
         if result is None:
             return False
+        self.last_done_id = result.request.id
         if result.request.model is not self.model:
             return False  # rendered with a checkpoint that has been replaced
         if result.error is not None:
