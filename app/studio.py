@@ -455,8 +455,18 @@ class Studio:
         self.viewport.layout(0, 0, left_w, body_h)
 
     # --- the loop -----------------------------------------------------------------------------
+    def run_action(self, fn, *args) -> None:
+        """Run one user action; a failure shows in the status line and the studio keeps running."""
+        try:
+            fn(*args)
+        except Head360Error as e:
+            self.set_status(str(e), error=True)
+        except Exception as e:  # any failure in an action: shown, and the studio keeps running
+            traceback.print_exc()
+            self.set_status(f"{type(e).__name__}: {e}", error=True)
+
     def _run_callbacks(self) -> None:
-        """DearPyGui's queued callbacks, on this thread; an error in one shows in the status line."""
+        """DearPyGui's queued callbacks, run on this thread through :meth:`run_action`."""
         import dearpygui.dearpygui as dpg
 
         for job in dpg.get_callback_queue() or ():
@@ -465,22 +475,13 @@ class Studio:
                 continue
             try:
                 n = len(inspect.signature(fn).parameters)
-                fn(*job[1 : n + 1])
-            except Head360Error as e:
-                self.set_status(str(e), error=True)
-            except Exception as e:  # any failure in an action: shown, and the studio keeps running
-                traceback.print_exc()
-                self.set_status(f"{type(e).__name__}: {e}", error=True)
+            except (TypeError, ValueError):
+                n = 3
+            self.run_action(fn, *job[1 : n + 1])
 
     def _handle_drops(self) -> None:
         for path in self.drop.take():
-            try:
-                self.open_path(path)
-            except Head360Error as e:
-                self.set_status(str(e), error=True)
-            except Exception as e:  # a file that breaks a loader: shown, the studio keeps running
-                traceback.print_exc()
-                self.set_status(f"cannot open '{path}': {type(e).__name__}: {e}", error=True)
+            self.run_action(self.open_path, path)
 
     def _take_frame(self) -> bool:
         """Show a finished frame, if any (True when one arrived)."""

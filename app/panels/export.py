@@ -150,9 +150,14 @@ class ExportPanel(Panel):
 
     # --- jobs ---------------------------------------------------------------------------------
     def _folder(self) -> Path:
+        from head360.errors import Head360Error
         from head360.fileio import ensure_writable_dir
 
-        return ensure_writable_dir(Path(dpg.get_value("export_folder")).expanduser())
+        folder = Path(dpg.get_value("export_folder")).expanduser()
+        try:
+            return ensure_writable_dir(folder)
+        except Head360Error:
+            raise Head360Error(f"cannot write to the output folder '{folder}': choose another one above") from None
 
     def _snapshot(self, expression: bool = True):
         """A copy of the current head for a background job (expression zeroed when asked)."""

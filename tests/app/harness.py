@@ -108,6 +108,23 @@ def click(x: int, y: int, button: int = 1, repeat: int = 1):
     yield from frames(4)
 
 
+def file_drop(paths, timeout: float = 30.0):
+    """Drop files on the studio window through X (XDND, tests/app/xdnd.py in a subprocess) while the
+    studio keeps drawing frames; returns the sender's output (``status=True finished=True``)."""
+    sender = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("xdnd.py")), window_id(), *[str(p) for p in paths]],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    end = time.time() + timeout
+    while sender.poll() is None:
+        if time.time() > end:
+            sender.kill()
+            raise TimeoutError("the XDND drop did not finish")
+        yield
+    return sender.stdout.read().strip()
+
+
 def screenshot(path: str | Path) -> None:
     """The whole X screen as a PNG (ImageMagick's import)."""
     if shutil.which("import") is None:
