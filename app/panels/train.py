@@ -24,7 +24,8 @@ MAIN_PY = Path(__file__).resolve().parents[2] / "main.py"
 SAMPLE = 320
 STAGES = ("all", "1", "2", "3")
 PRESETS = ("tiny", "demo", "paper")
-SKIP_KEYS = {"step", "stage", "time", "event", "it_s", "it/s", "its", "elapsed", "lr", "epoch", "kimg", "message"}
+SKIP_KEYS = {"step", "stage", "stage_step", "time", "it_s", "elapsed_s", "images"}
+"""Fields of a log.jsonl record that are not losses (when a record has no ``losses`` dict)."""
 
 
 def command_available(name: str) -> bool:
@@ -123,6 +124,7 @@ class TrainingLog:
     def _add(self, record: dict) -> None:
         if "event" in record:
             self.events.append(f"step {record.get('step', '?')}: {record['event']}")
+            return
         step = record.get("step")
         if not isinstance(step, int | float):
             return
@@ -142,9 +144,18 @@ def newest(folder: Path, pattern: str) -> Path | None:
 
 
 def latest_checkpoint(run: Path) -> Path | None:
-    """The newest generator checkpoint written under a run folder (training states are skipped)."""
+    """The run's latest generator checkpoint: the one RUN/latest.json names (the training layout,
+    ``checkpoints/step-N/generator.safetensors``), else the newest checkpoint file under the run folder
+    (training states and other files are skipped)."""
     from head360.assets import is_checkpoint_file
 
+    try:
+        latest = json.loads((run / "latest.json").read_text())
+        named = run / latest["dir"] / "generator.safetensors"
+        if is_checkpoint_file(named):
+            return named
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     files = sorted(
         (p for p in run.rglob("*.safetensors") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True
     )
@@ -198,7 +209,7 @@ class TrainPanel(Panel):
             with dpg.group(horizontal=True):
                 dpg.add_combo(PRESETS, default_value="tiny", width=70, tag="train_preset", label="preset")
                 dpg.add_combo(STAGES, default_value="all", width=50, tag="train_stage", label="stage")
-                dpg.add_combo(("cpu", "cuda"), default_value="cpu", width=60, tag="train_device", label="device")
+                dpg.add_combo(("auto", "cpu", "cuda"), default_value="auto", width=60, tag="train_device", label="on")
             with dpg.group(horizontal=True):
                 dpg.add_input_int(
                     label="steps (0: preset)",
@@ -352,7 +363,7 @@ class TrainPanel(Panel):
         if self.log is not None and self.log.last:
             last = self.log.last
             extra = f"step {last.get('step')}" + (f", stage {last['stage']}" if "stage" in last else "")
-            speed = next((last[k] for k in ("it_s", "it/s", "its") if k in last), None)
+            speed = last.get("it_s")
             if isinstance(speed, int | float):
                 extra += f", {speed:.2f} it/s"
             status = f"{status}\n{extra}" if status else extra

@@ -3,6 +3,8 @@ spin, preset views, render mode and quality, and the visible low-resolution-prev
 
 from __future__ import annotations
 
+import time
+
 import dearpygui.dearpygui as dpg
 import numpy as np
 
@@ -10,6 +12,7 @@ from app.orbit import PRESET_VIEWS
 from app.panels import Panel
 from app.render_worker import MODE_LABELS, RENDER_MODES
 
+DOUBLE_CLICK_S = 0.5
 PREVIEW_COLOR = (255, 170, 60)
 INFO_COLOR = (170, 190, 210)
 
@@ -23,6 +26,7 @@ class ViewportPanel(Panel):
         self.image = None
         self._drag_button: int | None = None
         self._last_mouse: tuple[float, float] | None = None
+        self._last_press: tuple[float, tuple[float, float]] | None = None
         self.side = 512
         self.spin_degrees_per_second = 40.0
 
@@ -72,7 +76,6 @@ class ViewportPanel(Panel):
         )
         with dpg.handler_registry(tag="viewport_handlers"):
             dpg.add_mouse_wheel_handler(callback=self._on_wheel)
-            dpg.add_mouse_double_click_handler(button=dpg.mvMouseButton_Left, callback=self._on_double_click)
 
     def on_model_changed(self) -> None:
         qualities = list(self.studio.generator.config.renderer.qualities)
@@ -118,9 +121,17 @@ class ViewportPanel(Panel):
             self.studio.view.zoom(float(delta))
             self.studio.view_changed(interactive=True)
 
-    def _on_double_click(self, sender, app_data) -> None:
-        if dpg.is_item_hovered(self.image):
-            self.reset_view()
+    def _check_double_click(self, mouse: tuple[float, float]) -> None:
+        """Two left presses on the image within half a second, a few pixels apart, reset the view.
+        (Timed here rather than by ImGui, whose 0.3 s window is too short when the UI is drawn in
+        software on a busy CPU.)"""
+        now = time.perf_counter()
+        last = self._last_press
+        self._last_press = (now, mouse)
+        if last is not None and now - last[0] < DOUBLE_CLICK_S:
+            if abs(mouse[0] - last[1][0]) < 6 and abs(mouse[1] - last[1][1]) < 6:
+                self._last_press = None
+                self.reset_view()
 
     # --- per frame ----------------------------------------------------------------------------
     @property
@@ -137,6 +148,8 @@ class ViewportPanel(Panel):
                     if dpg.is_mouse_button_down(b):
                         self._drag_button = b
                         self._last_mouse = mouse
+                        if b == dpg.mvMouseButton_Left:
+                            self._check_double_click(mouse)
                         break
         elif not dpg.is_mouse_button_down(self._drag_button):
             self._drag_button = None

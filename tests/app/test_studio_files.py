@@ -177,10 +177,11 @@ def test_training_log_reader_handles_partial_lines(tmp_path):
     assert reader.poll()
     assert reader.series["l1"] == ([1.0], [2.0])
     with open(log, "a") as fh:
-        fh.write('5, "event": "checkpoint saved"}\n{"step": 3, "losses": {"l1": NaN}}\n')
+        fh.write('5}\n{"event": "checkpoint", "step": 2, "path": "x"}\n{"step": 3, "losses": {"l1": NaN}}\n')
     reader.poll()
     assert reader.series["l1"] == ([1.0, 2.0], [2.0, 1.5])  # NaN dropped, the split line joined
-    assert reader.events == ["step 2: checkpoint saved"]
+    assert reader.events == ["step 2: checkpoint"]
+    assert set(reader.series) == {"l1"}  # event lines add no curves
 
 
 def test_latest_checkpoint_skips_non_checkpoints(tmp_path, tiny_checkpoint):
@@ -192,3 +193,10 @@ def test_latest_checkpoint_skips_non_checkpoints(tmp_path, tiny_checkpoint):
     assert latest_checkpoint(run) is None
     shutil.copy(tiny_checkpoint, run / "g.safetensors")
     assert latest_checkpoint(run) == run / "g.safetensors"
+    # the training layout: latest.json names the step folder
+    step = run / "checkpoints" / "step-00000040"
+    step.mkdir(parents=True)
+    shutil.copy(tiny_checkpoint, step / "generator.safetensors")
+    (run / "latest.json").write_text(json.dumps({"dir": "checkpoints/step-00000040", "step": 40}))
+    (run / "g.safetensors").touch()  # newer, but latest.json decides
+    assert latest_checkpoint(run) == step / "generator.safetensors"
