@@ -78,7 +78,7 @@ class RenderRequest:
     mode: str = "rgb"
     quality: str = "full"
     interactive: bool = False
-    mesh_resolution: int = 96
+    mesh_resolution: int = 64
     mesh_iso: float | None = None
     id: int = 0
 

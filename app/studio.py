@@ -61,7 +61,7 @@ class StudioOptions:
     title: str = "Head360 Studio"
     driver: Callable[[Studio], Iterator] | None = None
     """Automation hook: a generator function advanced once per UI frame; the studio closes when it ends."""
-    mesh_preview_resolution: int = 96
+    mesh_preview_resolution: int = 64
     """Grid side of the marching-cubes mesh shown in the viewport's shaded mesh mode."""
 
 
@@ -226,12 +226,21 @@ class Studio:
         return head
 
     def set_mode(self, mode: str) -> None:
+        """Viewport render mode (one of app.render_worker.RENDER_MODES); the toolbar follows."""
+        import dearpygui.dearpygui as dpg
+
+        from app.render_worker import MODE_LABELS
+
         self.mode = mode
+        dpg.set_value("view_mode", MODE_LABELS[mode])
         self.view_changed()
 
     def set_quality(self, name: str) -> None:
-        self.generator.quality(name)
+        import dearpygui.dearpygui as dpg
+
+        self.generator.quality(name)  # unknown -> Head360Error
         self.quality = name
+        dpg.set_value("view_quality", name)
         self.view_changed()
 
     # --- render requests ----------------------------------------------------------------------

@@ -89,8 +89,9 @@ class StatusBar(Panel):
         w = self.studio.worker
         jobs = self.studio.jobs.active()
         ui = p.ui_frame_ms
+        fps = p.render_fps
         text = (
-            f"render {p.render_ms:6.0f} ms ({p.render_fps:4.1f} frames/s)"
+            f"render {p.render_ms:6.0f} ms ({f'{fps:4.1f} frames/s' if fps > 0 else 'view at rest'})"
             f"   planes {p.last_planes_ms:5.0f} ms"
             f"   UI {ui:5.1f} ms/frame ({p.ui_fps:3.0f} fps)"
             f"   dropped {w.dropped}"

@@ -21,7 +21,7 @@ from app.images import letterbox_rgba, read_image
 from app.panels import Panel
 
 MAIN_PY = Path(__file__).resolve().parents[2] / "main.py"
-SAMPLE = 320
+SAMPLE_W, SAMPLE_H = 420, 260
 STAGES = ("all", "1", "2", "3")
 PRESETS = ("tiny", "demo", "paper")
 SKIP_KEYS = {"step", "stage", "stage_step", "time", "it_s", "elapsed_s", "images"}
@@ -178,7 +178,7 @@ class TrainPanel(Panel):
         out = self.studio.options.export_dir.parent
         with dpg.texture_registry():
             dpg.add_dynamic_texture(
-                SAMPLE, SAMPLE, np.full(SAMPLE * SAMPLE * 4, 0.12, np.float32), tag="train_sample_texture"
+                SAMPLE_W, SAMPLE_H, np.full(SAMPLE_W * SAMPLE_H * 4, 0.12, np.float32), tag="train_sample_texture"
             )
         with dpg.group(parent=parent):
             if not self.available:
@@ -242,12 +242,12 @@ class TrainPanel(Panel):
                 dpg.add_button(label="Stop", tag="train_stop", enabled=False, callback=self._on_stop)
                 dpg.add_button(label="Load checkpoint into viewport", tag="train_load", callback=self._on_load)
             dpg.add_text("", tag="train_status", wrap=420)
-            with dpg.plot(label="Losses", height=190, width=-1, tag="train_plot"):
-                dpg.add_plot_legend()
+            with dpg.plot(label="Losses", height=230, width=-1, tag="train_plot"):
+                dpg.add_plot_legend(outside=True, location=dpg.mvPlot_Location_East)
                 dpg.add_plot_axis(dpg.mvXAxis, label="step", tag="train_x")
-                dpg.add_plot_axis(dpg.mvYAxis, label="loss", tag="train_y")
+                dpg.add_plot_axis(dpg.mvYAxis, label="loss (log)", tag="train_y", scale=dpg.mvPlotScale_Log10)
             dpg.add_text("Latest samples", tag="train_sample_label")
-            dpg.add_image("train_sample_texture", width=SAMPLE, height=SAMPLE, tag="train_sample_image")
+            dpg.add_image("train_sample_texture", width=SAMPLE_W, height=SAMPLE_H, tag="train_sample_image")
         dpg.add_file_dialog(
             directory_selector=True,
             show=False,
@@ -375,7 +375,9 @@ class TrainPanel(Panel):
                 if key != self._sample_shown:
                     self._sample_shown = key
                     try:
-                        dpg.set_value("train_sample_texture", letterbox_rgba(read_image(sample), SAMPLE))
+                        dpg.set_value(
+                            "train_sample_texture", letterbox_rgba(read_image(sample), SAMPLE_W, height=SAMPLE_H)
+                        )
                         dpg.set_value("train_sample_label", f"Latest samples: {sample.name}")
                     except Exception:  # a sample still being written: next poll
                         self._sample_shown = None

@@ -50,12 +50,15 @@ def wait_frame(studio, timeout: float = 90.0, full: bool = True):
 
 
 def texture(tag: str = "viewport_texture") -> np.ndarray:
-    """The displayed texture read back from DearPyGui: [S, S, 4] float32."""
+    """The displayed texture read back from DearPyGui: [H, W, 4] float32."""
     import dearpygui.dearpygui as dpg
 
     value = np.asarray(dpg.get_value(tag), np.float32)
-    side = int(round((value.size // 4) ** 0.5))
-    return value.reshape(side, side, 4)
+    cfg = dpg.get_item_configuration(tag)
+    w, h = cfg.get("width"), cfg.get("height")
+    if not w or not h:
+        w = h = int(round((value.size // 4) ** 0.5))
+    return value.reshape(h, w, 4)
 
 
 def xdotool(*args: str) -> str:

@@ -162,4 +162,5 @@ def test_viewport_interaction(xvfb_display, tiny_checkpoint, tmp_path):
     assert "vertices" in r["modes"]["mesh"]["detail"]
     assert r["error_status"][0] and "cannot open 'notes.txt'" in r["error_status"][1]
     assert r["alive_after_error"]
-    assert "render" in r["perf_text"] and "UI" in r["perf_text"] and "frames/s" in r["perf_text"]
+    assert "render" in r["perf_text"] and "planes" in r["perf_text"] and "UI" in r["perf_text"]
+    assert "ms/frame" in r["perf_text"] and "dropped" in r["perf_text"]
