@@ -26,7 +26,7 @@ from app.file_drop import FileDrop
 from app.images import IMAGE_SUFFIXES
 from app.jobs import JobRunner
 from app.orbit import OrbitView
-from app.render_worker import LoadedModel, RenderRequest, RenderWorker
+from app.render_worker import MESH_MODES, LoadedModel, RenderRequest, RenderWorker
 from head360.errors import Head360Error
 
 INTERACTION_HOLD_S = 0.3
@@ -285,7 +285,7 @@ class Studio:
         lowered = (
             moving
             and self.preview_while_moving
-            and self.mode != "mesh"
+            and self.mode not in MESH_MODES
             and self.quality != "preview"
             and "preview" in self.generator.config.renderer.qualities
         )

@@ -12,7 +12,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from app.panels import Panel
-from app.render_worker import auto_iso
+from app.render_worker import CLAY, MESH_MODES, auto_iso
 
 MESH_FORMATS = ("obj", "ply", "glb")
 VIDEO_FORMATS = ("mp4", "gif")
@@ -301,8 +301,9 @@ class ExportPanel(Panel):
                 job.report(0.1, "building planes")
                 planes = subject_planes(g, head, head.blend_weights, head.hairstyle if hair else None)
                 job.report(0.4, f"rendering {mode}")
-                if mode == "mesh":
-                    image = _mesh_screenshot(g, planes, camera, size, hair, auto_iso(g, planes, hair) if auto else iso)
+                if mode in MESH_MODES:
+                    level = auto_iso(g, planes, hair) if auto else iso
+                    image = _mesh_screenshot(g, planes, camera, size, hair, level, colored=mode == "mesh_color")
                 else:
                     label = torch.tensor([camera.label()], dtype=torch.float32, device=g.device)
                     out = g.render(planes, label, quality=quality, hair=hair)
@@ -313,7 +314,7 @@ class ExportPanel(Panel):
         self._start("screenshot", work)
 
 
-def _mesh_screenshot(generator, planes, camera, size: int, hair: bool, iso: float) -> np.ndarray:
+def _mesh_screenshot(generator, planes, camera, size: int, hair: bool, iso: float, colored: bool = False) -> np.ndarray:
     """The shaded marching-cubes mesh from ``camera`` (OpenGL in this job thread's own context)."""
     import head360.gl  # noqa: F401  (EGL platform before OpenGL is imported)
     from head360.export.mesh import extract_mesh
@@ -323,7 +324,8 @@ def _mesh_screenshot(generator, planes, camera, size: int, hair: bool, iso: floa
     mesh = extract_mesh(generator, planes, 192, iso, hair=hair)
     renderer = MeshRenderer(size, supersample=2)
     try:
-        renderer.set_scene([RenderMesh(mesh.vertices, mesh.faces, colors=mesh.colors, material="plain")])
+        colors = mesh.colors if colored else None
+        renderer.set_scene([RenderMesh(mesh.vertices, mesh.faces, colors=colors, material="plain", base_color=CLAY)])
         return renderer.render(camera, outputs=("rgb",)).rgb
     finally:
         renderer.close()

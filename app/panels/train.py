@@ -245,7 +245,7 @@ class TrainPanel(Panel):
             with dpg.plot(label="Losses", height=230, width=-1, tag="train_plot"):
                 dpg.add_plot_legend(outside=True, location=dpg.mvPlot_Location_East)
                 dpg.add_plot_axis(dpg.mvXAxis, label="step", tag="train_x")
-                dpg.add_plot_axis(dpg.mvYAxis, label="loss (log)", tag="train_y", scale=dpg.mvPlotScale_Log10)
+                dpg.add_plot_axis(dpg.mvYAxis, label="loss (symlog)", tag="train_y", scale=dpg.mvPlotScale_SymLog)
             dpg.add_text("Latest samples", tag="train_sample_label")
             dpg.add_image("train_sample_texture", width=SAMPLE_W, height=SAMPLE_H, tag="train_sample_image")
         dpg.add_file_dialog(

@@ -70,14 +70,14 @@ def test_hair_swap_keeps_the_head_planes(model, worker):
     assert r.error is None and worker._planes.head is head and worker._planes.hairstyles == ("curly",)
 
 
-@pytest.mark.parametrize("mode", ["raw", "depth", "alpha", "mesh"])
+@pytest.mark.parametrize("mode", ["raw", "depth", "alpha", "mesh", "mesh_color"])
 def test_render_modes(model, worker, mode):
     worker.submit(RenderRequest(model, _subject(model), True, Camera.orbit(30.0), mode=mode))
     r = _result(worker)
     assert r.error is None, r.error
     rgba = r.image.reshape(64, 64, 4)
     assert rgba[..., :3].std() > 0.005
-    if mode == "mesh":
+    if mode.startswith("mesh"):
         assert "vertices" in r.detail and r.native.shape == (64, 64, 3)
 
 

@@ -108,7 +108,7 @@ def drive(studio, report):
 
     # --- render modes
     modes = {}
-    for mode in ("raw", "depth", "alpha", "mesh", "rgb"):
+    for mode in ("raw", "depth", "alpha", "mesh", "mesh_color", "rgb"):
         studio.set_mode(mode)
         r = yield from wait_frame(studio)
         t = texture()
