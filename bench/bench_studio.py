@@ -101,7 +101,7 @@ def make_driver(seconds: float, out: dict):
             "preset": cfg.name,
             "trained": bool(studio.model.checkpoint.info.get("trained", True)),
             "qualities": {
-                k: [q.neural_resolution, q.coarse_samples + q.importance_samples]
+                k: {"neural_res": q.neural_resolution, "samples_per_ray": q.coarse_samples + q.importance_samples}
                 for k, q in cfg.renderer.qualities.items()
             },
             "image_resolution": cfg.image_resolution,
