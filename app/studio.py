@@ -424,11 +424,14 @@ class Studio:
             with dpg.group(horizontal=True, tag="main_row"):
                 with dpg.child_window(tag="left_panel", border=False, no_scrollbar=True):
                     self.viewport.build("left_panel")
-                with dpg.child_window(tag="right_panel", border=True), dpg.tab_bar(tag="tabs"):
-                    for name, panel in zip(TAB_NAMES, self.tab_panels, strict=True):
-                        with dpg.tab(label=name, tag=f"tab_{name}"):
-                            with dpg.child_window(tag=f"tab_body_{name}", border=False):
-                                panel.build(f"tab_body_{name}")
+                with dpg.child_window(tag="right_panel", border=True):
+                    # (a tab bar that is the first item of a child window stretches its first tab)
+                    dpg.add_spacer(height=0)
+                    with dpg.tab_bar(tag="tabs"):
+                        for name, panel in zip(TAB_NAMES, self.tab_panels, strict=True):
+                            with dpg.tab(label=name, tag=f"tab_{name}"):
+                                with dpg.child_window(tag=f"tab_body_{name}", border=False):
+                                    panel.build(f"tab_body_{name}")
             with dpg.child_window(tag="bottom_bar", height=52, border=True, no_scrollbar=True):
                 self.status_bar.build("bottom_bar")
         with dpg.file_dialog(
