@@ -424,14 +424,13 @@ class Studio:
             with dpg.group(horizontal=True, tag="main_row"):
                 with dpg.child_window(tag="left_panel", border=False, no_scrollbar=True):
                     self.viewport.build("left_panel")
-                with dpg.child_window(tag="right_panel", border=True):
-                    # (a tab bar that is the first item of a child window stretches its first tab)
-                    dpg.add_spacer(height=0)
-                    with dpg.tab_bar(tag="tabs"):
-                        for name, panel in zip(TAB_NAMES, self.tab_panels, strict=True):
-                            with dpg.tab(label=name, tag=f"tab_{name}"):
-                                with dpg.child_window(tag=f"tab_body_{name}", border=False):
-                                    panel.build(f"tab_body_{name}")
+                # a group, not a child window: inside a child window without a scrollbar DearPyGui stretches
+                # the first tab of a tab bar over the free width
+                with dpg.group(tag="right_panel"), dpg.tab_bar(tag="tabs"):
+                    for name, panel in zip(TAB_NAMES, self.tab_panels, strict=True):
+                        with dpg.tab(label=name, tag=f"tab_{name}"):
+                            with dpg.child_window(tag=f"tab_body_{name}", border=True):
+                                panel.build(f"tab_body_{name}")
             with dpg.child_window(tag="bottom_bar", height=52, border=True, no_scrollbar=True):
                 self.status_bar.build("bottom_bar")
         with dpg.file_dialog(
@@ -460,9 +459,9 @@ class Studio:
         left_w = w - right_w - 3 * pad
         body_h = h - menu_h - bottom_h - 3 * pad
         dpg.configure_item("left_panel", width=left_w, height=body_h)
-        dpg.configure_item("right_panel", width=right_w, height=body_h)
+        dpg.configure_item("right_panel", width=right_w)
         for name in TAB_NAMES:
-            dpg.configure_item(f"tab_body_{name}", height=body_h - 40)
+            dpg.configure_item(f"tab_body_{name}", width=right_w, height=body_h - 30)
         dpg.configure_item("bottom_bar", width=w - 2 * pad)
         self.viewport.layout(0, 0, left_w, body_h)
 

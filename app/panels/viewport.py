@@ -56,24 +56,20 @@ class ViewportPanel(Panel):
                     tag="view_preview_toggle",
                     callback=self._on_preview_toggle,
                 )
-                dpg.add_checkbox(label="Spin", tag="view_spin", callback=self._on_spin)
             with dpg.group(horizontal=True):
                 for name in PRESET_VIEWS:
                     dpg.add_button(
                         label=name.capitalize(), tag=f"view_preset_{name}", callback=self._on_preset, user_data=name
                     )
                 dpg.add_button(label="Reset", tag="view_reset", callback=lambda: self.reset_view())
-                dpg.add_text("", tag="view_camera_text", color=INFO_COLOR)
+                dpg.add_checkbox(label="Spin", tag="view_spin", callback=self._on_spin)
             with dpg.group(horizontal=True):
+                dpg.add_text("", tag="view_preview_label", color=PREVIEW_COLOR, show=False)
                 dpg.add_text("", tag="view_frame_info", color=INFO_COLOR)
-                dpg.add_text("", tag="view_preview_label", color=PREVIEW_COLOR)
         self.image = dpg.add_image(self.texture, parent=parent, tag="viewport_image", width=size, height=size)
-        dpg.add_text(
-            "Left-drag: orbit   Right/middle-drag: pan   Wheel: zoom   Double-click: reset",
-            parent=parent,
-            tag="viewport_help",
-            color=(140, 140, 140),
-        )
+        with dpg.group(horizontal=True, parent=parent, tag="viewport_help"):
+            dpg.add_text("", tag="view_camera_text", color=INFO_COLOR)
+            dpg.add_text("drag: orbit · right-drag: pan · wheel: zoom · double-click: reset", color=(140, 140, 140))
         with dpg.handler_registry(tag="viewport_handlers"):
             dpg.add_mouse_wheel_handler(callback=self._on_wheel)
 
@@ -167,9 +163,7 @@ class ViewportPanel(Panel):
             s.view.spin(self.spin_degrees_per_second * min(dt, 0.1))
             s.view_changed(interactive=True)
         v = s.view
-        dpg.set_value(
-            "view_camera_text", f"yaw {v.yaw:5.1f}°  pitch {v.pitch:+5.1f}°  distance {v.radius * 10:4.0f} cm"
-        )
+        dpg.set_value("view_camera_text", f"yaw {v.yaw:5.1f}°  pitch {v.pitch:+5.1f}°  {v.radius * 10:3.0f} cm  ")
 
     def show_result(self, result) -> None:
         """A new frame arrived: upload it and say what it is."""
@@ -179,11 +173,9 @@ class ViewportPanel(Panel):
         text = f"{MODE_LABELS[req.mode]} · {result.detail} · {w}x{h} px"
         dpg.set_value("view_frame_info", text)
         if req.interactive:
-            g = req.model.generator
-            q = g.quality(req.quality)
-            dpg.set_value(
-                "view_preview_label",
-                f"  LOW-RES PREVIEW while moving ({q.neural_resolution}²): full quality when you stop",
-            )
+            q = req.model.generator.quality(req.quality)
+            dpg.set_value("view_preview_label", f"LOW-RES PREVIEW ({q.neural_resolution}²) while moving ·")
+            dpg.configure_item("view_preview_label", show=True)
         else:
             dpg.set_value("view_preview_label", "")
+            dpg.configure_item("view_preview_label", show=False)
