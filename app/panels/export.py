@@ -60,12 +60,21 @@ class ExportPanel(Panel):
             with dpg.group(horizontal=True):
                 dpg.add_combo(MESH_FORMATS, default_value="obj", width=60, tag="export_mesh_format")
                 dpg.add_checkbox(label="Hair", default_value=True, tag="export_mesh_hair")
-                dpg.add_checkbox(label="Auto iso", default_value=True, tag="export_mesh_auto_iso")
+                dpg.add_checkbox(
+                    label="Auto iso", default_value=True, tag="export_mesh_auto_iso", callback=self._on_iso_setting
+                )
             dpg.add_slider_int(
                 label="grid", min_value=32, max_value=512, default_value=256, width=200, tag="export_mesh_resolution"
             )
             dpg.add_input_float(
-                label="iso level", default_value=10.0, width=200, step=1.0, format="%.3f", tag="export_mesh_iso"
+                label="iso level",
+                default_value=10.0,
+                width=200,
+                step=1.0,
+                format="%.3f",
+                tag="export_mesh_iso",
+                enabled=False,
+                callback=self._on_iso_setting,
             )
             dpg.add_slider_float(
                 label="keep faces",
@@ -144,6 +153,12 @@ class ExportPanel(Panel):
             dpg.add_input_text(
                 default_value="", readonly=True, width=-1, tag="export_last_path", hint="saved files appear here"
             )
+
+    def _on_iso_setting(self) -> None:
+        """The iso level is typed only when automatic is off; the viewport's mesh modes follow it."""
+        dpg.configure_item("export_mesh_iso", enabled=not dpg.get_value("export_mesh_auto_iso"))
+        if self.studio.mode in MESH_MODES:
+            self.studio.view_changed()
 
     def on_model_changed(self) -> None:
         dpg.set_value("export_video_resolution", int(self.studio.generator.config.image_resolution))
