@@ -33,10 +33,11 @@ INTERACTION_HOLD_S = 0.3
 """After the last drag / slider event, how long the view counts as moving (low-res preview frames)."""
 
 ACTIVE_UI_FPS = 60.0
-IDLE_UI_FPS = 30.0
-"""The UI loop runs at up to 60 frames/s while something moves (mouse, sliders, new frames, jobs) and at
-30 when nothing does, so that on machines that draw the UI in software (no GPU) it leaves the CPU to the
-renderer."""
+IDLE_UI_FPS = 12.0
+"""The UI loop runs at up to 60 frames/s while the user acts (mouse, keys, within the last second) or the
+head spins, and at 12 when nobody touches it (new frames, progress bars and logs still show within a
+tenth of a second). On machines that draw the UI in software (no GPU driver) a frame costs tens of ms of
+CPU: idling slowly leaves the CPU to the renderer."""
 ACTIVE_HOLD_S = 1.0
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -96,6 +97,7 @@ class Studio:
         self._running = False
         self._layout_size = (0, 0)
         self._fitted_note_shown = False
+        self._key_pressed = False
 
         from app.panels.blendshapes import BlendshapePanel
         from app.panels.export import ExportPanel
@@ -433,11 +435,16 @@ class Studio:
                                 panel.build(f"tab_body_{name}")
             with dpg.child_window(tag="bottom_bar", height=52, border=True, no_scrollbar=True):
                 self.status_bar.build("bottom_bar")
+        with dpg.handler_registry():
+            dpg.add_key_press_handler(callback=self._on_key)
         with dpg.file_dialog(
             show=False, tag="open_checkpoint_dialog", width=620, height=400, callback=self._on_open_dialog
         ):
             dpg.add_file_extension(".safetensors")
             dpg.add_file_extension(".*")
+
+    def _on_key(self) -> None:
+        self._key_pressed = True  # typing: the UI runs at its active rate
 
     def _menu_preset(self, sender, app_data, name) -> None:
         self.view.preset(name)
@@ -568,8 +575,10 @@ class Studio:
                     traceback.print_exc()
                     self.set_status(f"{type(e).__name__}: {e}", error=True)
                 self._schedule_render()
-                if self._take_frame() or self.spin or self.worker.busy or self.jobs.active():
+                self._take_frame()
+                if self.spin or self._key_pressed:
                     active_until = start + ACTIVE_HOLD_S
+                    self._key_pressed = False
                 if driver is not None:
                     try:
                         next(driver)
