@@ -588,10 +588,12 @@ class Studio:
                         traceback.print_exc()
                         self.exit_code = 3
                         break
+                draw_start = time.perf_counter()
                 dpg.render_dearpygui_frame()
                 self.frame_count += 1
-                spent = time.perf_counter() - start
-                self.status_bar.perf.ui_frame(spent * 1000.0)
+                now = time.perf_counter()
+                spent = now - start
+                self.status_bar.perf.ui_frame(spent * 1000.0, (now - draw_start) * 1000.0)
                 period = 1.0 / (ACTIVE_UI_FPS if start < active_until else IDLE_UI_FPS)
                 if spent < period:
                     time.sleep(period - spent)  # the render worker and jobs get the CPU meanwhile

@@ -57,7 +57,11 @@ def make_driver(seconds: float, out: dict):
         end = time.perf_counter() + min(seconds, 5.0)
         while time.perf_counter() < end:
             yield
-        out["ui_idle"] = {"work_ms": _stats(list(perf.ui_ms)), "fps": round(perf.ui_fps, 1)}
+        out["ui_idle"] = {
+            "work_ms": _stats(list(perf.ui_ms)),
+            "drawing_ms": _stats(list(perf.draw_ms)),
+            "fps": round(perf.ui_fps, 1),
+        }
         for quality, preview in (("preview", True), ("full", False)):
             studio.preview_while_moving = preview
             studio.set_quality("full")
@@ -67,10 +71,11 @@ def make_driver(seconds: float, out: dict):
             shown, render_ms, planes_ms, last = 0, [], [], studio.last_result
             studio.spin = True
             end = time.perf_counter() + seconds
-            ui = []
+            ui, draw = [], []
             while time.perf_counter() < end:
                 yield
                 ui.append(perf.ui_ms[-1] if perf.ui_ms else 0.0)
+                draw.append(perf.draw_ms[-1] if perf.draw_ms else 0.0)
                 r = studio.last_result
                 if r is not last:
                     last = r
@@ -80,6 +85,7 @@ def make_driver(seconds: float, out: dict):
             studio.spin = False
             out[f"spin_{quality}"] = {
                 "ui_work_ms": _stats(ui),
+                "ui_drawing_ms": _stats(draw),
                 "ui_fps": round(perf.ui_fps, 1),
                 "render_ms": _stats(render_ms),
                 "frames_shown_per_s": round(shown / seconds, 2),
