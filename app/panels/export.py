@@ -260,7 +260,6 @@ class ExportPanel(Panel):
         pitch = float(dpg.get_value("export_video_pitch"))
         head, weights = self._snapshot(expression=bool(dpg.get_value("export_video_expression")))
         hair = s.hair_on
-        quality = s.quality
         g = s.generator
         path = output_path(folder, "turntable", fmt)
 
@@ -280,7 +279,7 @@ class ExportPanel(Panel):
                 job.report(done[0] / frames, f"frame {done[0]}/{frames}")
 
             stream = turntable_frames(
-                g, planes, frames, resolution, pitch, quality, hair=hair, batch=2, progress=progress
+                g, planes, frames, resolution, pitch, "full", hair=hair, batch=2, progress=progress
             )
             count = write_video(stream, path, fps=fps)
             job.report(1.0, f"{count} frames")
@@ -297,7 +296,6 @@ class ExportPanel(Panel):
         mode = s.mode
         camera = s.view.camera()
         g = s.generator
-        quality = s.quality
         path = output_path(folder, "screenshot", "png")
         iso = float(dpg.get_value("export_mesh_iso"))
         auto = bool(dpg.get_value("export_mesh_auto_iso"))
@@ -318,7 +316,7 @@ class ExportPanel(Panel):
                     image = _mesh_screenshot(g, planes, camera, size, hair, level, colored=mode == "mesh_color")
                 else:
                     label = torch.tensor([camera.label()], dtype=torch.float32, device=g.device)
-                    out = g.render(planes, label, quality=quality, hair=hair)
+                    out = g.render(planes, label, quality="full", hair=hair)
                     image = visualise(out, mode, resolution=size)
             write_image(path, image)
             return path
