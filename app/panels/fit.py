@@ -5,6 +5,7 @@ progress and intermediate images -> the result becomes the current head. Save an
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 
 import dearpygui.dearpygui as dpg
@@ -136,23 +137,35 @@ class FitPanel(Panel):
         checkpoint = self.studio.model.checkpoint
         photo = self.photo_path
         steps = int(dpg.get_value("fit_steps"))
+        device = str(self.studio.device)
 
         def work(job):
             def progress(*args, **kwargs):
                 fraction, text, image = read_progress(args, kwargs)
                 job.report(fraction, text, image=image)
 
-            return fit_photo(photo, checkpoint, steps=steps, progress=progress)
+            return fit_photo(photo, checkpoint, steps=steps, progress=progress, device=device)
 
         self.job = self.studio.jobs.start("photo fit", work, on_done=self._fit_done, on_error=self._fit_failed)
         dpg.configure_item("fit_cancel", show=True)
         dpg.set_value("fit_message", "fitting...")
 
     def _fit_done(self, job) -> None:
+        result = job.result
         dpg.configure_item("fit_cancel", show=False)
-        subject = getattr(job.result, "subject", job.result)
+        subject = getattr(result, "subject", result)
         self.studio.set_head(subject, base=True, subject_index=None)
-        dpg.set_value("fit_message", f"fitted in {job.elapsed:.0f} s: the result is the current head (save it below)")
+        lines = [f"fitted in {job.elapsed:.0f} s: the result is the current head (save it below)"]
+        psnr = getattr(result, "psnr_face", None)
+        if isinstance(psnr, int | float) and math.isfinite(psnr):
+            lines.append(f"face PSNR against the photo: {psnr:.1f} dB")
+        if getattr(result, "hairstyle_method", None):
+            lines.append(f"hairstyle: {subject.hairstyle or 'none'} ({result.hairstyle_method})")
+        lines += [f"note: {w}" for w in getattr(result, "warnings", [])]
+        dpg.set_value("fit_message", "\n".join(lines))
+        front = getattr(result, "images", {}).get("front")
+        if front is not None:
+            dpg.set_value("fit_progress_texture", letterbox_rgba(front, PHOTO))
         self.studio.set_status(f"photo fit finished: {self.photo_path.name if self.photo_path else ''}")
 
     def _fit_failed(self, job) -> None:
@@ -214,7 +227,7 @@ def read_progress(args: tuple, kwargs: dict) -> tuple[float, str, np.ndarray | N
     step, total = int(values.get("step") or 0), max(int(values.get("total") or 1), 1)
     loss = values.get("loss")
     text = (f"{values['stage']}: " if values.get("stage") else "") + f"step {step}/{total}"
-    if isinstance(loss, int | float):
+    if isinstance(loss, int | float) and math.isfinite(loss):
         text += f", loss {float(loss):.4f}"
     return step / total, text, _as_uint8_image(values.get("image"))
 
