@@ -282,8 +282,8 @@ class ImportWriter(DatasetWriter):
         return fit_mesh_model_from_meshes(neutrals, lambda i: subjects[i].build().deltas, topo.faces, topo.uvs,
                                           topo.faces_uv, topo.face_label)  # fmt: skip
 
-    def run(self) -> dict:
-        summary = super().run()
+    def run(self, workers: int = 1) -> dict:
+        summary = super().run(workers=workers)
         if self.note:
             summary["note"] = self.note
         return summary
