@@ -347,7 +347,7 @@ class MeshFitter:
         k = mesh.interaction_rank
         # [K, 52*L*3]: how the blendshape deltas change along the first K shape directions
         xs = rows(mesh.expr_shape_basis)  # [52, K, L, 3]
-        self.expr_shape_basis = xs.permute(1, 0, 2, 3).reshape(k, -1).contiguous()
+        self.expr_shape_basis = xs.permute(1, 0, 2, 3).reshape(k, n * self.num_points * 3).contiguous()
 
     def points(self, shape: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """shape [S], weights [52] (float64) -> landmark points [L, 3]."""
