@@ -111,6 +111,15 @@ class FitResult:
         }  # fmt: skip
 
 
+def hair_coverage(
+    with_hair: np.ndarray, bald: np.ndarray, alpha_hair: np.ndarray, alpha_bald: np.ndarray
+) -> np.ndarray:
+    """Where a render shows hair [R, R] float 0..1: more coverage than the bald render, or the same
+    coverage but another colour (hair in front of the head: a fringe, hair over the ears)."""
+    diff = np.abs(with_hair.astype(np.float32) - bald.astype(np.float32)).max(-1) / 255.0
+    return np.clip(np.maximum(alpha_hair - alpha_bald, (diff - 0.06) / 0.1), 0.0, 1.0).astype(np.float32)
+
+
 def find_demo_checkpoint() -> Path | None:
     """The bundled demo model: a Head360 checkpoint among ``assets/*.safetensors``."""
     from safetensors import safe_open
@@ -249,7 +258,9 @@ def fit_photo(
         out_bald = g.render(planes0, cam, quality=q, hair=False, skip_empty=False)
     synthetic = _resize(to_uint8(out_hair["rgb"][0]), res)
     head_alpha = _resize(out_bald["alpha"][0, 0].cpu().numpy().astype(np.float32), res)
-    hair_alpha = np.clip(_resize(out_hair["alpha"][0, 0].cpu().numpy().astype(np.float32), res) - head_alpha, 0, 1)
+    bald = _resize(to_uint8(out_bald["rgb"][0]), res)
+    full_alpha = _resize(out_hair["alpha"][0, 0].cpu().numpy().astype(np.float32), res)
+    hair_alpha = hair_coverage(synthetic, bald, full_alpha, head_alpha)
     stage(5, "synthetic_head", synthetic)
 
     # 6. reference

@@ -91,6 +91,16 @@ def membrane(offsets: np.ndarray, fixed: np.ndarray, region: np.ndarray) -> np.n
     return out
 
 
+def _masked_blur(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``image`` [H, W, C] using only the pixels in ``mask`` (normalised convolution)."""
+    import cv2
+
+    m = mask.astype(np.float64)
+    num = cv2.GaussianBlur(image * m[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(m, (0, 0), sigma)[..., None]
+    return num / np.maximum(den, 1e-6)
+
+
 def make_reference(
     photo: np.ndarray,
     labels: np.ndarray,
@@ -110,7 +120,11 @@ def make_reference(
     photo_f = photo.astype(np.float64)
     syn = synthetic.astype(np.float64)
     face = np.isin(labels, [int(Label.SKIN), int(Label.EYES), int(Label.MOUTH_INTERIOR)]) & valid
-    face = cv2.morphologyEx(face.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    face = cv2.morphologyEx(face.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    num, comp, stats, _ = cv2.connectedComponentsWithStats(face)
+    if num > 1:  # the face is one piece: drop skin-coloured specks elsewhere (highlights in the hair)
+        face = comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    face = face.astype(bool)
     inner = cv2.erode(face.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, r // 128)).astype(bool)
     photo_skin = (labels == int(Label.SKIN)) & inner
     syn_skin = (synthetic_head > 0.5) & (synthetic_hair < 0.3)
@@ -122,8 +136,8 @@ def make_reference(
         moved = colour_transfer(syn[syn_skin], syn[syn_face_skin], photo_f[photo_skin])
         corrected[syn_skin] = moved
         seam = face & ~inner & syn_skin  # a thin band inside the face's border
-        blur_p = cv2.GaussianBlur(photo_f, (0, 0), 2.0)
-        blur_s = cv2.GaussianBlur(corrected, (0, 0), 2.0)
+        blur_p = _masked_blur(photo_f, face, 2.0)  # colours of the face alone (no background bleeding in)
+        blur_s = _masked_blur(corrected, syn_skin, 2.0)
         delta = membrane(blur_p - blur_s, seam, syn_skin & ~face)
         corrected[syn_skin & ~face] += delta[syn_skin & ~face]
     corrected = np.clip(corrected, 0, 255)
