@@ -37,7 +37,7 @@ class InversionConfig:
     steps: int = 60
     raw_fraction: float = 0.6
     """Share of the steps whose loss compares the raw neural render (before super-resolution)."""
-    lr: float = 0.03
+    lr: float = 0.1
     """Adam learning rate of the neural texture."""
     optimise_code: bool = False
     """Also optimise the texture code (moves the static planes and the super-resolution style: slower)."""

@@ -157,3 +157,25 @@ def test_closest_point_on_triangles_matches_brute_force():
         brute = np.linalg.norm(samples - pts[i], axis=1).min()
         assert dist[i, 0] <= brute + 1e-9 and dist[i, 0] > brute - 0.03
         assert np.all(bary[i, 0] >= -1e-9) and abs(bary[i, 0].sum() - 1) < 1e-9
+
+
+def test_inversion_moves_the_render_toward_the_reference(tiny_checkpoint):
+    import torch
+
+    from head360.cameras import Camera
+    from head360.fit.invert import FixedMeshPlanes, InversionConfig, invert
+    from head360.model.checkpoint import load_checkpoint
+
+    g = load_checkpoint(tiny_checkpoint).generator
+    fixed = FixedMeshPlanes(g, torch.zeros(1, g.config.texture.code_dim), torch.zeros(1, 50), torch.zeros(1, 52), None)
+    cam = torch.tensor([Camera.orbit(0, 0).label()], dtype=torch.float32)
+    r = g.config.image_resolution
+    reference = torch.tensor([0.8, 0.5, 0.3]).view(1, 3, 1, 1).expand(1, 3, r, r).contiguous()  # a skin colour
+    before = [p.clone() for p in g.parameters()]
+    config = InversionConfig(steps=8, lr=0.3, raw_fraction=1.0, neural_resolution=16, samples=6)
+    result = invert(g, fixed, cam, reference, torch.ones(1, 1, r, r), config)
+    assert result.losses[-1] < 0.95 * result.losses[0]
+    assert all(torch.equal(a, b) for a, b in zip(before, g.parameters(), strict=True))  # the network is frozen
+    assert all(p.requires_grad for p in g.parameters())  # and handed back as it was
+    assert result.neural_texture.shape == (g.config.texture.channels, g.config.texture.resolution,
+                                           g.config.texture.resolution)  # fmt: skip
