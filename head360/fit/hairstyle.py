@@ -212,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--held-out", type=int, default=8, help="held-out subjects per hairstyle (default 8)")
     p.add_argument("--out", default=str(DEFAULT_PATH))
     p.add_argument("--seed", type=int, default=4321)
+    p.add_argument("--weight-decay", type=float, default=3e-3)
+    p.add_argument("--cache", default=None, help="npz of the rendered examples: written once, then reused")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     n = len(HAIRSTYLES)
@@ -219,9 +221,17 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg):
         print(msg, file=sys.stderr)
 
-    train_x, train_y = factory_examples(list(range(args.per_style * n)), args.seed, progress=log)
-    test_x, test_y = factory_examples(list(range(100000, 100000 + args.held_out * n)), args.seed + 1, progress=log)
-    clf = train_classifier(train_x, train_y, tuple(HAIRSTYLES))
+    cache = Path(args.cache) if args.cache else None
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            train_x, train_y, test_x, test_y = z["train_x"], z["train_y"], z["test_x"], z["test_y"]
+    else:
+        train_x, train_y = factory_examples(list(range(args.per_style * n)), args.seed, progress=log)
+        test_x, test_y = factory_examples(list(range(100000, 100000 + args.held_out * n)), args.seed + 1, progress=log)
+        if cache is not None:
+            with atomic_path(cache) as tmp:
+                np.savez(tmp, train_x=train_x, train_y=train_y.astype(str), test_x=test_x, test_y=test_y.astype(str))
+    clf = train_classifier(train_x, train_y, tuple(HAIRSTYLES), weight_decay=args.weight_decay)
     pred = np.array([clf.styles[i] for i in clf.probabilities(test_x).argmax(1)])
     train_pred = np.array([clf.styles[i] for i in clf.probabilities(train_x).argmax(1)])
     per_style = {s: round(float((pred[test_y == s] == s).mean()), 3) for s in HAIRSTYLES if (test_y == s).any()}
@@ -232,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_accuracy": round(float((train_pred == train_y).mean()), 3),
         "held_out_accuracy": round(float((pred == test_y).mean()), 3),
         "held_out_per_style": per_style,
+        "weight_decay": args.weight_decay,
         "seconds": round(time.perf_counter() - t0, 1),
     }
     clf.save(args.out)

@@ -40,7 +40,7 @@ class FitConfig:
     inversion: InversionConfig = field(default_factory=InversionConfig)
     hairstyle: str | None = "auto"
     """"auto" (classifier / silhouettes), a hairstyle name of the model, or None / "none" (bald)."""
-    texture_candidates: int = 4
+    texture_candidates: int = 3
     """Synthetic heads (texture codes) tried for the closest skin tone: the checkpoint's subjects, then
     random codes."""
     seed: int = 0
