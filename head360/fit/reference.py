@@ -49,9 +49,14 @@ def membrane(offsets: np.ndarray, fixed: np.ndarray, region: np.ndarray) -> np.n
     from scipy.sparse import coo_matrix
     from scipy.sparse.linalg import spsolve
 
+    from scipy import ndimage
+
     h, w = region.shape
     out = np.where(fixed[..., None], offsets, 0.0).astype(np.float64)
-    unknown = region & ~fixed
+    # only pixels connected to a fixed value have a solution; the others keep no offset
+    lab, _ = ndimage.label(region | fixed)
+    reach = np.isin(lab, np.unique(lab[fixed])) & (lab > 0)
+    unknown = region & ~fixed & reach
     n = int(unknown.sum())
     if n == 0 or not fixed.any():
         return out
@@ -79,14 +84,7 @@ def membrane(offsets: np.ndarray, fixed: np.ndarray, region: np.ndarray) -> np.n
     cols.append(np.arange(n))
     vals.append(diag)
     a = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
-    sol = spsolve(a, rhs)
-    sol = sol.reshape(n, -1)
-    # pixels cut off from every fixed value keep no offset
-    from scipy import ndimage
-
-    lab, _ = ndimage.label(region | fixed)
-    reach = np.isin(lab, np.unique(lab[fixed]))
-    sol[~reach[unknown]] = 0.0
+    sol = spsolve(a, rhs).reshape(n, -1)
     out[unknown] = sol
     return out
 
