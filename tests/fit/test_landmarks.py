@@ -113,3 +113,38 @@ def test_png_bytes_through_pil(astronaut):
     buf.seek(0)
     photo = load_photo(Image.open(buf))
     assert photo.rgb.shape == astronaut.shape
+
+
+class _FakeDetector:
+    """Stands in for mediapipe with prepared faces (the decision logic is what is tested)."""
+
+    def __init__(self, faces):
+        self.faces = faces
+
+    def detect(self, rgb):
+        return self.faces
+
+
+def _turned(face, yaw_deg: float):
+    """The astronaut's landmarks rotated about the vertical axis through the face centre."""
+    import math
+
+    from head360.fit.landmarks import FaceLandmarks
+
+    p = face.points.astype(np.float64).copy()
+    c = p[:468].mean(0)
+    a = math.radians(yaw_deg)
+    x, z = p[:, 0] - c[0], p[:, 2] - c[2]
+    p[:, 0] = c[0] + x * math.cos(a) + z * math.sin(a)
+    p[:, 2] = c[2] - x * math.sin(a) + z * math.cos(a)
+    return FaceLandmarks(p.astype(np.float32), face.image_size)
+
+
+def test_turned_heads_warn_and_profiles_are_refused(astronaut_face):
+    face = astronaut_face.face
+    frontal = detect_face(np.zeros((512, 512, 3), np.uint8), detector=_FakeDetector([face]))
+    assert not any("turned" in w for w in frontal.warnings)
+    turned = detect_face(np.zeros((512, 512, 3), np.uint8), detector=_FakeDetector([_turned(face, 45.0)]))
+    assert any("near-frontal" in w for w in turned.warnings)
+    with pytest.raises(Head360Error, match="profile"):
+        detect_face(np.zeros((512, 512, 3), np.uint8), detector=_FakeDetector([_turned(face, 80.0)]))
