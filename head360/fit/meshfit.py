@@ -188,8 +188,8 @@ def table_from_mesh_info(mesh) -> LandmarkTable:
             names.append(str(r.get("name", f"mp{m}")))
     if not mp:
         raise Head360Error(
-            "this mesh model has no landmark table (template vertices <-> mediapipe indices); "
-            "use a mesh model made by `python -m head360.mesh.store` or run `python -m head360.fit.calibrate`"
+            "this model's mesh has no landmark table (template vertices <-> mediapipe indices), so photos "
+            "cannot be fitted to it; use a model built on the project's head (assets/mesh_model.safetensors)"
         )
     table = LandmarkTable.from_vertices(mp, verts, names, topology=topology_hash(mesh.faces))
     table.confidence = default_confidence(table.mediapipe_index)

@@ -46,10 +46,9 @@ def colour_transfer(values: np.ndarray, source: np.ndarray, target: np.ndarray) 
 def membrane(offsets: np.ndarray, fixed: np.ndarray, region: np.ndarray) -> np.ndarray:
     """Harmonic interpolation: values [H, W, C] known where ``fixed`` (bool), solved inside ``region``
     (bool) with zero flux at its other borders. Returns [H, W, C] (zeros outside region and fixed)."""
+    from scipy import ndimage
     from scipy.sparse import coo_matrix
     from scipy.sparse.linalg import spsolve
-
-    from scipy import ndimage
 
     h, w = region.shape
     out = np.where(fixed[..., None], offsets, 0.0).astype(np.float64)
