@@ -2,7 +2,8 @@
 
 Input: the photo's hair mask (from :mod:`head360.fit.segment`) in the normalised crop, downsampled to
 ``GRID`` x ``GRID`` by area, plus the same for the whole person and the skin (so "where the hair is
-relative to the face" is seen, not only its outline). Model: multinomial logistic regression (one linear
+relative to the face" is seen, not only its outline), plus column profiles of the silhouette over the
+skull (:func:`features_from_masks`). Model: multinomial logistic regression (one linear
 layer, weight decay), trained by ``python -m head360.fit.hairstyle`` on masks that the SAME
 segmentation produced on factory renders (bald and with every hairstyle, random identities,
 expressions, skin tones, hair colours, small pose jitter), so its errors are part of what it learned.
@@ -28,20 +29,54 @@ from head360.fileio import atomic_path
 
 GRID = 24
 """Side of the downsampled masks the classifier sees."""
-FORMAT = "head360-hairstyle-classifier/1"
+FORMAT = "head360-hairstyle-classifier/2"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "assets" / "hairstyle_classifier.safetensors"
 
 
-def mask_features(hair: np.ndarray, person: np.ndarray, skin: np.ndarray) -> np.ndarray:
-    """Masks [R, R] (bool/float, normalised crop) -> feature vector [3 * GRID * GRID + 1] float32."""
+MASK_SIZE = 128
+"""Side of the standard masks features are computed from (the crop is resized to this first)."""
+PROFILE_BINS = 32
+
+
+def standard_masks(hair: np.ndarray, person: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """Masks [R, R] of the normalised crop -> [3, MASK_SIZE, MASK_SIZE] uint8 (0/1): hair, person, skin."""
     import cv2
 
-    feats = []
-    for m in (hair, person, skin):
-        small = cv2.resize(np.asarray(m, np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA)
-        feats.append(small.reshape(-1))
-    feats.append(np.array([float(np.asarray(hair, np.float32).mean()) * 4.0], np.float32))
+    out = [
+        cv2.resize(np.asarray(m, np.float32), (MASK_SIZE, MASK_SIZE), interpolation=cv2.INTER_AREA) > 0.5
+        for m in (hair, person, skin)
+    ]
+    return np.stack(out).astype(np.uint8)
+
+
+def features_from_masks(masks: np.ndarray) -> np.ndarray:
+    """[3, MASK_SIZE, MASK_SIZE] -> features [3 * GRID^2 + 1 + 3 * PROFILE_BINS] float32: the masks on a
+    coarse grid, the hair's share of the crop, and per column band the top of the hair, the top of
+    the person and the hair's thickness above the skin (the silhouette over the skull, where tight
+    styles differ)."""
+    import cv2
+
+    m = masks.astype(np.float32)
+    feats = [cv2.resize(c, (GRID, GRID), interpolation=cv2.INTER_AREA).reshape(-1) for c in m]
+    feats.append(np.array([m[0].mean() * 4.0], np.float32))
+    n = MASK_SIZE
+    rows = np.arange(n, dtype=np.float32)[:, None]
+    hair, person, skin = m[0] > 0.5, m[1] > 0.5, m[2] > 0.5
+
+    def top(mask):  # first row of each column (n where the column is empty), / n
+        return np.where(mask.any(0), mask.argmax(0), n).astype(np.float32) / n
+
+    skin_top = np.where(skin.any(0), skin.argmax(0), n)
+    above = hair & (rows < skin_top[None, :])
+    cols = [top(hair), top(person), above.sum(0).astype(np.float32) / n]
+    for c in cols:
+        feats.append(c.reshape(PROFILE_BINS, -1).mean(1))
     return np.concatenate(feats).astype(np.float32)
+
+
+def mask_features(hair: np.ndarray, person: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """Masks [R, R] (bool/float, normalised crop) -> the classifier's feature vector."""
+    return features_from_masks(standard_masks(hair, person, skin))
 
 
 @dataclass
@@ -139,7 +174,8 @@ def match_silhouettes(photo_hair: np.ndarray, style_masks: dict[str, np.ndarray]
 # --- training data from the factory ---------------------------------------------------------------
 def factory_examples(subjects: list[int], seed: int, resolution: int = 256, jitter: bool = True, progress=None):
     """Render factory subjects (each hairstyle in turn, "none" = bald) from the rig front camera with a
-    small random pose jitter, segment them like a photo -> (features [N, D], labels [N] style names)."""
+    small random pose jitter, segment them like a photo -> (masks [N, 3, MASK_SIZE, MASK_SIZE] uint8
+    from :func:`standard_masks`, labels [N] style names)."""
     import head360.gl  # noqa: F401
     from head360.arkit import NUM_BLENDSHAPES
     from head360.cameras import Camera
@@ -168,13 +204,13 @@ def factory_examples(subjects: list[int], seed: int, resolution: int = 256, jitt
             if not faces:
                 continue
             seg = segment_photo(out.rgb, faces[0].xy)
-            feats.append(mask_features(seg.hair, seg.person > 0.5, seg.mask(Label.SKIN)))
+            feats.append(standard_masks(seg.hair, seg.person > 0.5, seg.mask(Label.SKIN)))
             labels.append(style)
             if progress:
                 truth = float((out.label == int(Label.HAIR)).mean())
                 progress(f"{k + 1}/{len(subjects)} {style}: hair {seg.hair.mean():.3f} (render {truth:.3f})")
     renderer.close()
-    return np.array(feats, np.float32), np.array(labels)
+    return np.array(feats, np.uint8), np.array(labels)
 
 
 def train_classifier(features: np.ndarray, labels: np.ndarray, styles: tuple[str, ...], steps: int = 600,
@@ -224,13 +260,16 @@ def main(argv: list[str] | None = None) -> int:
     cache = Path(args.cache) if args.cache else None
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as z:
-            train_x, train_y, test_x, test_y = z["train_x"], z["train_y"], z["test_x"], z["test_y"]
+            train_m, train_y, test_m, test_y = z["train_masks"], z["train_y"], z["test_masks"], z["test_y"]
     else:
-        train_x, train_y = factory_examples(list(range(args.per_style * n)), args.seed, progress=log)
-        test_x, test_y = factory_examples(list(range(100000, 100000 + args.held_out * n)), args.seed + 1, progress=log)
+        train_m, train_y = factory_examples(list(range(args.per_style * n)), args.seed, progress=log)
+        test_m, test_y = factory_examples(list(range(100000, 100000 + args.held_out * n)), args.seed + 1, progress=log)
         if cache is not None:
             with atomic_path(cache) as tmp:
-                np.savez(tmp, train_x=train_x, train_y=train_y.astype(str), test_x=test_x, test_y=test_y.astype(str))
+                np.savez_compressed(tmp, train_masks=train_m, train_y=train_y.astype(str), test_masks=test_m,
+                                    test_y=test_y.astype(str))  # fmt: skip
+    train_x = np.stack([features_from_masks(m) for m in train_m])
+    test_x = np.stack([features_from_masks(m) for m in test_m])
     clf = train_classifier(train_x, train_y, tuple(HAIRSTYLES), weight_decay=args.weight_decay)
     pred = np.array([clf.styles[i] for i in clf.probabilities(test_x).argmax(1)])
     train_pred = np.array([clf.styles[i] for i in clf.probabilities(train_x).argmax(1)])
