@@ -94,7 +94,7 @@ def test_reference_keeps_the_photo_face_and_matches_the_skin_tone():
 
 
 def test_hairstyle_classifier_and_silhouettes():
-    from head360.fit.hairstyle import GRID, HairstyleClassifier, mask_features, match_silhouettes
+    from head360.fit.hairstyle import GRID, PROFILE_BINS, HairstyleClassifier, mask_features, match_silhouettes
 
     clf = HairstyleClassifier.load()
     assert "none" in clf.styles and len(clf.styles) >= 9
@@ -104,7 +104,7 @@ def test_hairstyle_classifier_and_silhouettes():
     person[16:60, 18:46] = 1
     skin[20:56, 20:44] = 1
     feats = mask_features(hair, person, skin)
-    assert feats.shape == (3 * GRID * GRID + 1,)
+    assert feats.shape == (3 * GRID * GRID + 1 + 3 * PROFILE_BINS,) == clf.mean.shape
     p = clf.probabilities(feats)
     assert p.shape == (len(clf.styles),) and abs(p.sum() - 1) < 1e-5
     best, _ = clf.predict(feats, allowed=("none", clf.styles[1]))
