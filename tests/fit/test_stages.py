@@ -179,3 +179,31 @@ def test_inversion_moves_the_render_toward_the_reference(tiny_checkpoint):
     assert all(p.requires_grad for p in g.parameters())  # and handed back as it was
     assert result.neural_texture.shape == (g.config.texture.channels, g.config.texture.resolution,
                                            g.config.texture.resolution)  # fmt: skip
+
+
+def test_discriminator_from_the_checkpoint_enters_the_loss(tiny_checkpoint, tmp_path):
+    import torch
+
+    from head360.cameras import Camera
+    from head360.fit.invert import FixedMeshPlanes, InversionConfig, invert, load_discriminator
+    from head360.model.checkpoint import load_checkpoint, save_checkpoint
+    from head360.model.discriminator import DualDiscriminator
+
+    ckpt = load_checkpoint(tiny_checkpoint)
+    g = ckpt.generator
+    assert load_discriminator(ckpt) is None  # an untrained checkpoint stores none
+    d = DualDiscriminator(g.config.discriminator, g.config.image_resolution)
+    path = tmp_path / "with_d.safetensors"
+    save_checkpoint(path, g, ckpt.subjects, modules={"discriminator": d})
+    ckpt2 = load_checkpoint(path)
+    loaded = load_discriminator(ckpt2)
+    assert loaded is not None and loaded.resolution == g.config.image_resolution
+    g2 = ckpt2.generator
+    t0 = torch.zeros(1, g2.config.texture.code_dim)
+    fixed = FixedMeshPlanes(g2, t0, torch.zeros(1, 50), torch.zeros(1, 52), None)
+    r = g2.config.image_resolution
+    cam = torch.tensor([Camera.orbit(0, 0).label()], dtype=torch.float32)
+    config = InversionConfig(steps=2, raw_fraction=0.5, neural_resolution=8, samples=4)
+    result = invert(g2, fixed, cam, torch.full((1, 3, r, r), 0.5), torch.ones(1, 1, r, r), config, discriminator=loaded)
+    assert result.used_discriminator and len(result.losses) == 2
+    assert not any(p.requires_grad for p in loaded.parameters())
