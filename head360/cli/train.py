@@ -1,0 +1,67 @@
+"""`python main.py train`: train the generator in three stages (also under torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+_STARTED = time.monotonic()
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="dataset folder (from `main.py synth`) or online[:SUBJECTS[:RES]]")
+    p.add_argument("--preset", default="demo", help="paper | demo | tiny: the model size and the training settings")
+    p.add_argument("--stage", default="all", help="1 (full network), 2 (hair detachment), 3 (RefineNet) or all")
+    p.add_argument("--out", required=True, help="run folder (checkpoints, log.jsonl, samples, tb)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    p.add_argument("--steps", type=int, help="steps of the stage (with --stage all: of all stages together)")
+    p.add_argument("--batch", type=int, help="global batch size (split over the processes of a torchrun job)")
+    p.add_argument("--max-minutes", type=float, help="stop cleanly, with a final checkpoint, before this many minutes")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bf16", action="store_true", default=None, help="bf16 autocast (faster on recent GPUs)")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes per training process")
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default: the preset's)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from head360.errors import Head360Error
+    from head360.train.trainer import TrainOptions, train
+
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        raise Head360Error(f"--max-minutes must be positive, got {args.max_minutes}")
+    if args.workers is not None and args.workers < 0:
+        raise Head360Error(f"--workers must be >= 0, got {args.workers}")
+    if args.batch is not None and args.batch < 1:
+        raise Head360Error(f"--batch must be at least 1, got {args.batch}")
+    opts = TrainOptions(
+        data=args.data,
+        out=args.out,
+        preset=args.preset,
+        stage=str(args.stage),
+        resume=args.resume,
+        steps=args.steps,
+        batch=args.batch,
+        max_minutes=args.max_minutes,
+        device=args.device,
+        seed=args.seed,
+        bf16=args.bf16,
+        workers=args.workers,
+        checkpoint_every=args.checkpoint_every,
+        progress=not args.quiet,
+        started_at=_STARTED,
+    )
+    result = train(opts)
+    trainer = result.trainer
+    if trainer is not None and not trainer.ctx.is_main:
+        return 0
+    where = f"; checkpoint: {result.checkpoint}" if result.checkpoint else ""
+    if result.stopped == "signal":
+        print(f"interrupted at step {result.step} (stage {result.stage}){where}; go on with --resume", file=sys.stderr)
+        return 130
+    how = "stopped at the time limit" if result.stopped == "time limit" else "finished"
+    print(f"{how} at step {result.step} (stage {result.stage}){where}")
+    return 0

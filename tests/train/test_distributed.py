@@ -1,0 +1,35 @@
+"""torchrun with two CPU processes (gloo): every stage runs under DistributedDataParallel, only rank 0
+writes, and both ranks end with identical weights."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.train.conftest import read_log
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_two_gloo_processes_train_all_stages_and_end_identical(toy_data, tmp_path):
+    run = tmp_path / "run"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        str(ROOT / "main.py"), "train", "--data", str(toy_data), "--preset", "tiny", "--stage", "all",
+        "--steps", "6", "--batch", "2", "--device", "cpu", "--quiet", "--out", str(run),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("finished at step 6") == 1  # rank 0 reports, rank 1 stays quiet
+    log = read_log(run)
+    assert [e["world_size"] for e in log if e.get("event") == "started"] == [2]  # one writer
+    assert [e["stage"] for e in log if e.get("event") == "stage_finished"] == [1, 2, 3]
+    sync = [e for e in log if e.get("event") == "ranks_in_sync"]
+    assert len(sync) == 1 and len(sync[0]["digests"]) == 2 and sync[0]["same"] is True
+    assert sync[0]["digests"][0] == sync[0]["digests"][1]
+    assert (run / "checkpoint.safetensors").is_file()
+    steps = [e["step"] for e in log if "event" not in e]
+    assert steps == sorted(set(steps))  # no rank logged twice
