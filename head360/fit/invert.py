@@ -47,6 +47,12 @@ class InversionConfig:
     """Weight of L_D (the paper's 0.01)."""
     texture_prior: float = 0.5
     """Pull of unseen texels toward the synthetic head's texture (weighted by 1 - visibility)."""
+    side_weight: float = 1.0
+    """Weight of the side/back term: renders from ``side_yaws`` (one per step, in turn, raw and small)
+    stay close to the synthetic head's before the fit -- tri-planes share features between the front
+    and the back, so without it a fitted face can bleed onto the back of the head."""
+    side_yaws: tuple[float, ...] = (90.0, 135.0, 180.0, 225.0, 270.0)
+    side_resolution: int = 32
     neural_resolution: int = 64
     samples: int = 8
     """Coarse and importance samples per ray during the fit."""
@@ -195,6 +201,17 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
         params.append({"params": [code], "lr": config.code_lr})
     opt = torch.optim.Adam(params, betas=(0.9, 0.99))
     unseen = (1.0 - texel_visibility(fixed.raster, texture.shape[-1])).to(dev)[None, None]
+    side_cams, side_targets = [], []
+    if config.side_weight > 0 and config.side_yaws:
+        from head360.cameras import Camera
+
+        q_side = RenderQuality(config.side_resolution, config.samples, config.samples, False, False)
+        with torch.no_grad():
+            planes0 = fixed.planes(texture0)
+            for yaw in config.side_yaws:
+                cam = torch.as_tensor([Camera.orbit(yaw, 0.0).label()], dtype=torch.float32, device=dev)
+                side_cams.append(cam)
+                side_targets.append(g.render(planes0, cam, quality=q_side, skip_empty=False)["raw"])
     q_raw = RenderQuality(config.neural_resolution, config.samples, config.samples, False, False)
     q_sr = RenderQuality(config.neural_resolution, config.samples, config.samples, True, False)
     raw_steps = int(round(config.steps * config.raw_fraction))
@@ -228,6 +245,10 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
             loss = loss + config.discriminator_weight * F.softplus(-logits).mean()
         if config.texture_prior > 0:
             loss = loss + config.texture_prior * ((texture - texture0) ** 2 * unseen).mean()
+        if side_cams:
+            k = step % len(side_cams)
+            side = g.render(planes, side_cams[k], quality=q_side, skip_empty=False)["raw"]
+            loss = loss + config.side_weight * ((side - side_targets[k]) ** 2).mean()
         if code is not None:
             loss = loss + config.code_prior * (code**2).sum()
         opt.zero_grad(set_to_none=True)

@@ -242,7 +242,7 @@ def fit_photo(
     s = torch.as_tensor(fit.shape_code, device=dev)[None]
     b = torch.as_tensor(fit.blend_weights, device=dev)[None]
     cam = torch.as_tensor([norm.camera.label()], dtype=torch.float32, device=dev)
-    hairstyle, scores, method = _choose_hairstyle(g, cfg.hairstyle, seg, t_code0, s, b, cam)
+    hairstyle, scores, method = _choose_hairstyle(g, cfg.hairstyle, seg, t_code0, s, b, cam, trained_hairstyles(ckpt))
     say(f"hairstyle: {hairstyle or 'none'} ({method})")
     stage(4, "hairstyle")
 
@@ -321,14 +321,29 @@ def fit_photo(
     )
 
 
-def _choose_hairstyle(g, wanted, seg, t, s, b, cam) -> tuple[str | None, dict[str, float], str]:
-    """-> (hairstyle name or None, scores, method)."""
+def trained_hairstyles(ckpt) -> tuple[str, ...]:
+    """The hairstyles the checkpoint was trained on (its training subjects'), "none" included when it saw
+    bald images; all of its hairstyles when the checkpoint does not say. A style the model never saw has
+    untrained hair planes, so automatic choice keeps to these."""
+    g = ckpt.generator
+    data = ckpt.info.get("data") or {}
+    seen = {sub.get("hairstyle") for sub in data.get("subjects", []) if isinstance(sub, dict)}
+    seen |= {sub.hairstyle for sub in ckpt.subjects}
+    styles = tuple(h for h in g.hairstyles if h in seen)
+    if not styles:
+        return ("none", *g.hairstyles)
+    bald = data.get("has_bald", True) or None in seen
+    return (("none",) if bald else ()) + styles
+
+
+def _choose_hairstyle(g, wanted, seg, t, s, b, cam, allowed_styles) -> tuple[str | None, dict[str, float], str]:
+    """-> (hairstyle name or None, scores, method). Automatic choice among ``allowed_styles``."""
     import torch
 
     from head360.fit.hairstyle import DEFAULT_PATH, HairstyleClassifier, mask_features, match_silhouettes
     from head360.labels import Label
 
-    known = tuple(g.hairstyles)
+    known = tuple(h for h in g.hairstyles if h in allowed_styles)
     if wanted is None or (isinstance(wanted, str) and wanted.lower() == "none"):
         return None, {}, "given"
     if wanted != "auto":
@@ -336,7 +351,7 @@ def _choose_hairstyle(g, wanted, seg, t, s, b, cam) -> tuple[str | None, dict[st
         return g.hairstyles[g.hairstyle_index(wanted)], {}, "given"
     if DEFAULT_PATH.is_file():
         clf = HairstyleClassifier.load(DEFAULT_PATH)
-        allowed = tuple(x for x in clf.styles if x == "none" or x in known)
+        allowed = tuple(x for x in clf.styles if (x == "none" and "none" in allowed_styles) or x in known)
         if len(allowed) > 1:
             feats = mask_features(seg.hair, seg.person > 0.5, seg.mask(Label.SKIN))
             best, scores = clf.predict(feats, allowed)
@@ -354,6 +369,8 @@ def _choose_hairstyle(g, wanted, seg, t, s, b, cam) -> tuple[str | None, dict[st
             with_hair = g.render(planes, cam, quality=q, skip_empty=False)["alpha"][0, 0]
             masks[name] = (with_hair - bald).clamp(0, 1).cpu().numpy()
     best, scores = match_silhouettes(seg.hair.astype(np.float32), masks)
+    if best == "none" and "none" not in allowed_styles:
+        best = max(known, key=lambda k: scores[k])
     return (None if best == "none" else best), scores, "silhouettes"
 
 
