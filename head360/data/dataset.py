@@ -1,0 +1,252 @@
+"""Datasets of multi-view head images, as torch ``Dataset``s with one sample format.
+
+A sample is a dict:
+
+    image     [3, H, W] float32 in [0, 1], composited on ``background``
+    alpha     [1, H, W] float32 in [0, 1]
+    label_map [H, W] int64 (head360.labels.Label)
+    camera    [25] float32 EG3D label (cam2world + normalised intrinsics)
+    weights   [52] float32 ARKit blendshape weights
+    shape     [50] float32 shape code of the subject in the dataset's mesh model
+    subject   int   index into ``dataset.subjects``
+    hair      bool  whether the image shows hair
+    hairstyle int   index into ``dataset.hairstyles`` ("none" when bald)
+    yaw, pitch float degrees
+
+``HeadDataset`` reads a folder written by ``main.py synth``; ``OnlineHeadDataset`` renders samples on
+the fly (random continuous blendshape mixes, random views between the 72 rig cameras) from procedural
+subjects, so training can run without any data on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from head360.arkit import ARKIT_NAMES, NEUTRAL
+from head360.errors import Head360Error
+
+
+def _weights_of(expression: str) -> np.ndarray:
+    from head360.synth.subject import expression_weights
+
+    return expression_weights(expression)
+
+
+def _to_sample(rgba: np.ndarray, label: np.ndarray, background: float) -> dict:
+    rgb = rgba[..., :3].astype(np.float32) / 255.0
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0 if rgba.shape[2] == 4 else np.ones_like(rgb[..., :1])
+    # renders are stored composited on white: re-composite on the requested background
+    rgb = rgb - (1.0 - alpha) * 1.0 + (1.0 - alpha) * background
+    return {
+        "image": torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).clamp(0, 1),
+        "alpha": torch.from_numpy(np.ascontiguousarray(alpha.transpose(2, 0, 1))),
+        "label_map": torch.from_numpy(label.astype(np.int64)),
+    }
+
+
+class HeadDataset(torch.utils.data.Dataset):
+    """A dataset folder written by ``main.py synth`` (or ``synth --from-meshes``).
+
+    hair: None (both), True (only images with hair) or False (only bald images);
+    subjects / expressions / views: optional filters; resolution: resize on load (area filter).
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        hair: bool | None = None,
+        subjects: list[str] | None = None,
+        expressions: list[str] | None = None,
+        views: list[int] | None = None,
+        resolution: int | None = None,
+        background: float = 1.0,
+    ):
+        self.root = Path(root)
+        index_path = self.root / "dataset.json"
+        if not self.root.is_dir():
+            raise Head360Error(f"dataset folder '{self.root}' does not exist; create one with `python main.py synth`")
+        if not index_path.is_file():
+            hint = (
+                " (an unfinished synth run: rerun the same command to finish it)"
+                if (self.root / "synth.json").exists()
+                else ""
+            )
+            raise Head360Error(f"'{self.root}' is not a dataset: no dataset.json{hint}")
+        try:
+            index = json.loads(index_path.read_text())
+            self.expressions: list[str] = list(index["expressions"])
+            self.native_resolution = int(index["resolution"])
+            self.subjects: list[dict] = list(index["subjects"])
+            self.hairstyles: list[str] = list(index["hairstyles"])
+            labels = {rel: cam for rel, cam in index["labels"]}
+            records = index["images"]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise Head360Error(f"'{index_path}' is malformed ({e}); regenerate the dataset") from e
+        self.resolution = int(resolution or self.native_resolution)
+        self.background = float(background)
+        self.mesh_model_path = self.root / index.get("mesh_model", "mesh_model.safetensors")
+        subject_index = {s["id"]: i for i, s in enumerate(self.subjects)}
+        keep = []
+        for r in records:
+            if hair is not None and bool(r["hair"]) != hair:
+                continue
+            if subjects is not None and r["subject"] not in subjects:
+                continue
+            if expressions is not None and r["expression"] not in expressions:
+                continue
+            if views is not None and int(r["view"]) not in views:
+                continue
+            if r["path"] not in labels or r["subject"] not in subject_index:
+                raise Head360Error(f"'{index_path}' is inconsistent: '{r['path']}' has no camera or subject")
+            keep.append({**r, "camera": labels[r["path"]], "subject_index": subject_index[r["subject"]]})
+        if not keep:
+            raise Head360Error(f"no images in '{self.root}' match the requested hair/subject/expression/view filter")
+        self.records = keep
+        self._shapes = [np.asarray(s["shape"], np.float32) for s in self.subjects]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> dict:
+        import cv2
+
+        r = self.records[i]
+        path = self.root / r["path"]
+        rgba = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        label = cv2.imread(str(path)[: -len(".png")] + ".label.png", cv2.IMREAD_UNCHANGED)
+        if rgba is None or label is None:
+            raise Head360Error(f"cannot read '{path}' or its label map: the dataset is damaged; rerun synth")
+        rgba = cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA if rgba.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        if self.resolution != rgba.shape[0]:
+            rgba = cv2.resize(rgba, (self.resolution, self.resolution), interpolation=cv2.INTER_AREA)
+            label = cv2.resize(label, (self.resolution, self.resolution), interpolation=cv2.INTER_NEAREST)
+        sample = _to_sample(rgba, label, self.background)
+        hairstyle = r["hairstyle"] if r["hair"] else "none"
+        sample.update(
+            camera=torch.tensor(r["camera"], dtype=torch.float32),
+            weights=torch.from_numpy(_weights_of(r["expression"])),
+            shape=torch.from_numpy(self._shapes[r["subject_index"]]),
+            subject=r["subject_index"],
+            hair=bool(r["hair"]),
+            hairstyle=self.hairstyles.index(hairstyle),
+            yaw=float(r["yaw_deg"]),
+            pitch=float(r["pitch_deg"]),
+            expression=r["expression"],
+            view=int(r["view"]),
+        )
+        return sample
+
+
+class OnlineHeadDataset(torch.utils.data.Dataset):
+    """Renders samples on the fly from ``subjects`` procedural subjects.
+
+    Each item draws (deterministically from ``seed`` and the item index) a subject, a random blendshape
+    mix (a named expression, or up to ``max_active`` shapes at random weights), a random camera with
+    yaw in [0, 360) and pitch within the rig's range, and hair on or off (``hair``: None for both).
+    Renderers are created lazily, so each DataLoader worker has its own OpenGL context.
+    """
+
+    def __init__(
+        self,
+        subjects: int = 8,
+        resolution: int = 128,
+        length: int = 10_000,
+        seed: int = 0,
+        hair: bool | None = None,
+        max_active: int = 3,
+        texture_size: int = 512,
+        background: float = 1.0,
+    ):
+        from head360.cameras import RIG_PITCHES_DEG
+        from head360.mesh.fit import project_shape
+        from head360.mesh.identity import identity_vertices
+        from head360.mesh.store import default_mesh_model
+        from head360.mesh.template import build_template
+        from head360.synth.hair import HAIRSTYLES
+        from head360.synth.subject import sample_subject
+
+        if subjects < 1 or length < 1:
+            raise Head360Error("an online dataset needs at least one subject and one item")
+        self.resolution, self.length, self.seed = int(resolution), int(length), int(seed)
+        self.hair_mode, self.max_active, self.texture_size = hair, int(max_active), int(texture_size)
+        self.background = float(background)
+        self.pitch_range = (min(RIG_PITCHES_DEG), max(RIG_PITCHES_DEG))
+        self.specs = [sample_subject(seed, i) for i in range(subjects)]
+        self.hairstyles = list(HAIRSTYLES)
+        self.expressions = [NEUTRAL, *ARKIT_NAMES]
+        model = default_mesh_model()
+        template = build_template()
+        self.subjects = []
+        for spec in self.specs:
+            shape = project_shape(model, identity_vertices(template, np.asarray(spec.identity, np.float32)))
+            self.subjects.append({**spec.to_json(), "shape": [float(x) for x in shape]})
+        self._shapes = [np.asarray(s["shape"], np.float32) for s in self.subjects]
+        self._assets: dict = {}
+        self._renderer = None
+
+    def __len__(self) -> int:
+        return self.length
+
+    def draw(self, i: int) -> dict:
+        """The random choices of item ``i`` (subject, weights, yaw, pitch, hair)."""
+        rng = np.random.default_rng([self.seed, int(i), 0x0711])
+        subject = int(rng.integers(len(self.specs)))
+        weights = np.zeros(len(ARKIT_NAMES), np.float32)
+        n_active = int(rng.integers(0, self.max_active + 1))
+        if n_active:
+            idx = rng.choice(len(ARKIT_NAMES), size=n_active, replace=False)
+            weights[idx] = rng.uniform(0.2, 1.0, size=n_active)
+        yaw = float(rng.uniform(0.0, 360.0))
+        pitch = float(rng.uniform(*self.pitch_range))
+        hair = bool(rng.integers(2)) if self.hair_mode is None else bool(self.hair_mode)
+        return {"subject": subject, "weights": weights, "yaw": yaw, "pitch": pitch, "hair": hair}
+
+    def __getitem__(self, i: int) -> dict:
+        from head360.cameras import Camera
+        from head360.gl.renderer import MeshRenderer
+        from head360.synth.subject import SubjectAssets
+
+        d = self.draw(i)
+        spec = self.specs[d["subject"]]
+        if spec.id not in self._assets:
+            if len(self._assets) >= 4:  # keep memory bounded: a few subjects per worker
+                self._assets.pop(next(iter(self._assets)))
+            self._assets[spec.id] = SubjectAssets.build(spec, texture_size=self.texture_size)
+        assets = self._assets[spec.id]
+        if self._renderer is None:
+            self._renderer = MeshRenderer(self.resolution)
+        camera = Camera.orbit(d["yaw"], d["pitch"])
+        self._renderer.set_scene(assets.render_meshes(d["weights"], hair=d["hair"]))
+        out = self._renderer.render(camera)
+        sample = _to_sample(np.dstack([out.rgb, out.alpha]), out.label, self.background)
+        has_hair = d["hair"] and spec.hairstyle != "none"
+        sample.update(
+            camera=torch.tensor(camera.label(), dtype=torch.float32),
+            weights=torch.from_numpy(d["weights"]),
+            shape=torch.from_numpy(self._shapes[d["subject"]]),
+            subject=d["subject"],
+            hair=has_hair,
+            hairstyle=self.hairstyles.index(spec.hairstyle if has_hair else "none"),
+            yaw=d["yaw"],
+            pitch=d["pitch"],
+            expression="mix",
+            view=-1,
+        )
+        return sample
+
+
+def open_dataset(spec: str, resolution: int | None = None, **kwargs) -> torch.utils.data.Dataset:
+    """A folder path, or ``online[:subjects[:resolution]]`` for the render-on-the-fly dataset."""
+    if spec.startswith("online"):
+        parts = spec.split(":")
+        try:
+            subjects = int(parts[1]) if len(parts) > 1 and parts[1] else 8
+            res = int(parts[2]) if len(parts) > 2 and parts[2] else (resolution or 128)
+        except ValueError as e:
+            raise Head360Error(f"'{spec}': use online[:SUBJECTS[:RESOLUTION]], e.g. online:8:128") from e
+        return OnlineHeadDataset(subjects=subjects, resolution=res, **kwargs)
+    return HeadDataset(spec, resolution=resolution, **kwargs)

@@ -1,0 +1,290 @@
+"""The dataset writer behind ``python main.py synth``.
+
+Layout of a dataset folder ``DIR`` (see docs/DESIGN.md)::
+
+    DIR/dataset.json                       written last: its presence means the dataset is complete
+    DIR/synth.json                         the settings that made it (a rerun must use the same ones)
+    DIR/mesh_model.safetensors             the bilinear mesh model V(s, b)
+    DIR/images/<subject>/<expression>/<hair|bald>/<view>.png        RGBA, view = 00..71
+    DIR/images/<subject>/<expression>/<hair|bald>/<view>.label.png  label map (head360.labels.Label)
+    DIR/images/<subject>/<expression>/done.json                     marker: this unit is complete
+    DIR/meshes/<subject>/<expression>.obj  (+ head.png / hair.obj / hair.png / materials)
+
+Every file is written under a temporary name and renamed, and a unit's marker is written after all its
+files, so a killed run never leaves something that a rerun (which skips finished units) or the reader
+would take for complete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from head360.arkit import ARKIT_NAMES, NEUTRAL, canonical_name
+from head360.cameras import NUM_VIEWS, rig_camera, rig_views
+from head360.errors import Head360Error
+from head360.fileio import ensure_writable_dir, write_json
+
+HAIR_MODES = {"on": ("hair",), "off": ("bald",), "both": ("hair", "bald")}
+MAX_SUBJECTS = 10_000
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    subjects: int
+    """number of procedural subjects"""
+    expressions: tuple[str, ...]
+    """dataset expressions: 'neutral' and/or ARKit names (each rendered at weight 1)"""
+    resolution: int
+    """image edge in pixels"""
+    hair: str = "both"
+    """'on' (images with hair), 'off' (bald), 'both' (hair detachment needs both)"""
+    seed: int = 0
+    texture_size: int = 1024
+    """edge of the painted head texture"""
+    write_meshes: bool = True
+    """write per-(subject, expression) OBJ meshes"""
+
+    def validate(self) -> None:
+        if not 1 <= self.subjects <= MAX_SUBJECTS:
+            raise Head360Error(f"--subjects must be between 1 and {MAX_SUBJECTS}, got {self.subjects}")
+        if not 16 <= self.resolution <= 2048:
+            raise Head360Error(f"--resolution must be between 16 and 2048 pixels, got {self.resolution}")
+        if self.hair not in HAIR_MODES:
+            raise Head360Error(f"--hair must be one of on, off, both; got '{self.hair}'")
+        if not self.expressions:
+            raise Head360Error("--expressions names no expression; use 'all' or a comma-separated list")
+
+
+ALL_EXPRESSIONS = (NEUTRAL, *ARKIT_NAMES)
+
+PRESETS: dict[str, SynthConfig] = {
+    # The paper's SynHead100 layout: 100 subjects x (neutral + 52) x 72 views at 512^2.
+    "paper": SynthConfig(subjects=100, expressions=ALL_EXPRESSIONS, resolution=512),
+    # What the bundled demo model trains on.
+    "demo": SynthConfig(
+        subjects=12,
+        expressions=(NEUTRAL, "jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
+                     "mouthSmileRight", "browInnerUp", "mouthPucker", "eyeLookOutLeft", "cheekPuff"),
+        resolution=128,
+        texture_size=512,
+    ),
+    # For tests: two subjects, three expressions, small images.
+    "tiny": SynthConfig(
+        subjects=2, expressions=(NEUTRAL, "jawOpen", "eyeBlinkLeft"), resolution=64, texture_size=256,
+        write_meshes=True,
+    ),
+}  # fmt: skip
+
+
+def parse_expressions(text: str) -> tuple[str, ...]:
+    """'all' or a comma-separated list of 'neutral' / ARKit names (any capitalisation)."""
+    if text.strip().lower() == "all":
+        return ALL_EXPRESSIONS
+    out: list[str] = []
+    for raw in text.split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        name = NEUTRAL if raw.lower() == NEUTRAL else canonical_name(raw)
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def make_config(preset: str = "demo", **overrides) -> SynthConfig:
+    if preset not in PRESETS:
+        raise Head360Error(f"unknown preset '{preset}'; choose one of {', '.join(PRESETS)}")
+    cfg = replace(PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
+    cfg.validate()
+    return cfg
+
+
+def unit_dir(root: Path, subject: str, expression: str) -> Path:
+    return root / "images" / subject / expression
+
+
+def image_relpath(subject: str, expression: str, hair: str, view: int) -> str:
+    return f"images/{subject}/{expression}/{hair}/{view:02d}.png"
+
+
+def label_relpath(image_rel: str) -> str:
+    return image_rel[: -len(".png")] + ".label.png"
+
+
+class DatasetWriter:
+    """Renders a dataset folder; resumable (finished units are skipped)."""
+
+    def __init__(self, root: str | Path, config: SynthConfig, progress: bool = True):
+        config.validate()
+        self.root = ensure_writable_dir(root)
+        self.config = config
+        self.progress = progress
+        self._check_settings()
+
+    # --- settings ----------------------------------------------------------------------------
+    def _settings(self) -> dict:
+        d = asdict(self.config)
+        d["expressions"] = list(self.config.expressions)
+        return {"format": "head360-dataset/1", **d}
+
+    def _check_settings(self) -> None:
+        path = self.root / "synth.json"
+        mine = self._settings()
+        if path.exists():
+            try:
+                theirs = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                theirs = None
+            if theirs != mine:
+                diff = [k for k in mine if theirs is None or theirs.get(k) != mine[k]]
+                raise Head360Error(
+                    f"'{self.root}' holds a dataset made with different settings ({', '.join(diff)}); "
+                    "rerun with the same settings to resume, or choose another --out"
+                )
+        else:
+            write_json(path, mine, indent=2)
+
+    # --- main loop ---------------------------------------------------------------------------
+    def run(self) -> dict:
+        """Render everything that is missing, then write dataset.json. Returns a summary."""
+        from head360.synth.subject import SubjectAssets, expression_weights, sample_subject
+
+        cfg = self.config
+        mesh_model = self._ensure_mesh_model()
+        specs = [sample_subject(cfg.seed, i) for i in range(cfg.subjects)]
+        todo = [(s, e) for s in specs for e in cfg.expressions if not self._unit_done(s.id, e)]
+        total_images = len(todo) * NUM_VIEWS * len(HAIR_MODES[cfg.hair])
+        bar = _progress(total_images, self.progress, "rendering")
+        renderer = None
+        t0 = time.perf_counter()
+        assets = None
+        wrote_subject_files: set[str] = set()
+        for spec, expression in todo:
+            if assets is None or assets.spec.id != spec.id:
+                assets = SubjectAssets.build(spec, texture_size=cfg.texture_size)
+            if renderer is None:
+                from head360.gl.renderer import MeshRenderer
+
+                renderer = MeshRenderer(cfg.resolution)
+            weights = expression_weights(expression)
+            for hair in HAIR_MODES[cfg.hair]:
+                renderer.set_scene(assets.render_meshes(weights, hair=(hair == "hair")))
+                for view, _, _ in rig_views():
+                    out = renderer.render(rig_camera(view))
+                    rel = image_relpath(spec.id, expression, hair, view)
+                    _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
+                    _write_png(self.root / label_relpath(rel), out.label)
+                    bar.update(1)
+            if cfg.write_meshes:
+                self._write_meshes(assets, expression, weights, spec.id not in wrote_subject_files)
+                wrote_subject_files.add(spec.id)
+            write_json(unit_dir(self.root, spec.id, expression) / "done.json", {"views": NUM_VIEWS})
+        bar.close()
+        seconds = time.perf_counter() - t0
+        index = self._write_index(specs, mesh_model)
+        return {
+            "root": str(self.root),
+            "images": len(index["images"]),
+            "rendered_units": len(todo),
+            "seconds": round(seconds, 2),
+        }
+
+    def _unit_done(self, subject: str, expression: str) -> bool:
+        return (unit_dir(self.root, subject, expression) / "done.json").is_file()
+
+    def _ensure_mesh_model(self):
+        from head360.mesh.model import MeshModel
+        from head360.mesh.store import default_mesh_model
+
+        path = self.root / "mesh_model.safetensors"
+        if path.is_file():
+            try:
+                return MeshModel.load(path)
+            except Head360Error:
+                pass  # damaged by an earlier crash: write it again
+        model = default_mesh_model()
+        model.save(path)
+        return model
+
+    def _write_meshes(self, assets, expression: str, weights: np.ndarray, with_textures: bool) -> None:
+        from head360.synth.export import write_subject_meshes
+
+        write_subject_meshes(self.root / "meshes" / assets.spec.id, assets, expression, weights, with_textures)
+
+    def _write_index(self, specs, mesh_model) -> dict:
+        from head360.mesh.fit import project_shape
+
+        cfg = self.config
+        labels, images = [], []
+        for spec in specs:
+            for expression in cfg.expressions:
+                for hair in HAIR_MODES[cfg.hair]:
+                    for view, yaw, pitch in rig_views():
+                        rel = image_relpath(spec.id, expression, hair, view)
+                        labels.append([rel, rig_camera(view).label()])
+                        images.append({
+                            "path": rel, "subject": spec.id, "expression": expression,
+                            "hair": hair == "hair", "hairstyle": spec.hairstyle if hair == "hair" else "none",
+                            "view": view, "yaw_deg": yaw, "pitch_deg": pitch,
+                        })  # fmt: skip
+        subjects = []
+        for spec in specs:
+            from head360.mesh.identity import identity_vertices
+            from head360.mesh.template import build_template
+
+            neutral = identity_vertices(build_template(), np.asarray(spec.identity, np.float32))
+            shape = project_shape(mesh_model, neutral)
+            subjects.append({**spec.to_json(), "shape": [round(float(x), 6) for x in shape]})
+        index = {
+            "labels": labels,
+            "images": images,
+            "expressions": list(cfg.expressions),
+            "resolution": cfg.resolution,
+            "subjects": subjects,
+            "hairstyles": _hairstyles(),
+            "mesh_model": "mesh_model.safetensors",
+            "format": "head360-dataset/1",
+        }
+        write_json(self.root / "dataset.json", index)
+        return index
+
+
+def _hairstyles() -> list[str]:
+    from head360.synth.hair import HAIRSTYLES
+
+    return list(HAIRSTYLES)
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    """PNG through OpenCV (fast, level 3), atomically. ``image``: [H,W] or [H,W,3|4] uint8 RGB(A)."""
+    import cv2
+
+    from head360.fileio import atomic_path
+
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), image, [cv2.IMWRITE_PNG_COMPRESSION, 3]):
+            raise Head360Error(f"could not write '{path}' (disk full or no permission?)")
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", dynamic_ncols=True)
