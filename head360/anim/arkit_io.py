@@ -212,11 +212,13 @@ def _fill_nans(values: np.ndarray, names, report: ImportReport, default: float =
 
 
 def _clamp_weights(weights: np.ndarray, report: ImportReport) -> np.ndarray:
-    out_of_range = (weights < 0.0) | (weights > 1.0)
+    """Clip to [0, 1] counting what was outside (NaNs are left for :func:`_fill_nans`)."""
+    with np.errstate(invalid="ignore"):
+        out_of_range = (weights < 0.0) | (weights > 1.0)
     if out_of_range.any():
         for j in np.nonzero(out_of_range.any(axis=0))[0]:
             report.clamped[ARKIT_NAMES[j]] = int(out_of_range[:, j].sum())
-    return np.clip(weights, 0.0, 1.0).astype(np.float32)
+    return np.clip(weights, 0.0, 1.0)
 
 
 def _check_times(times: np.ndarray, report: ImportReport, fps: float) -> np.ndarray:
@@ -324,8 +326,7 @@ def track_from_json(data, path: str = "") -> tuple[WeightTrack, ImportReport]:
     report.missing = [ARKIT_NAMES[j] for j in range(NUM_BLENDSHAPES) if not seen[j]]
     weights[:, ~seen] = 0.0
     # a name absent from single frames counts as NaN there (held from the previous frame)
-    weights = _fill_nans(weights, ARKIT_NAMES, report)
-    weights = _clamp_weights(weights, report)
+    weights = _fill_nans(_clamp_weights(weights, report), ARKIT_NAMES, report).astype(np.float32)
     if np.isnan(times).all():
         times = np.arange(n) / fps
     elif np.isnan(times).any():
@@ -463,8 +464,8 @@ def read_csv(path: str | Path, timecode_fps: float = DEFAULT_TIMECODE_FPS) -> tu
             continue
         w = np.full(NUM_BLENDSHAPES, np.nan)
         w[[j for j in range(NUM_BLENDSHAPES) if j not in seen]] = 0.0
-        h = np.full(3, np.nan)
-        e = np.full(6, np.nan)
+        h = np.where(np.isin(np.arange(3), list(head_col.values())), np.nan, 0.0)
+        e = np.where(np.isin(np.arange(6), list(eye_col.values())), np.nan, 0.0)
         for c, j in weight_col.items():
             w[j] = _cell(r, c)
         for c, j in head_col.items():
@@ -483,8 +484,7 @@ def read_csv(path: str | Path, timecode_fps: float = DEFAULT_TIMECODE_FPS) -> tu
     if len(times) > 1 and (times[1:] - times[:-1]).min() < -12 * 3600:  # recording ran past midnight
         times = times + 86400.0 * np.concatenate([[0], np.cumsum(np.diff(times) < -12 * 3600)])
         report.notes.append("timecodes pass midnight; continued into the next day")
-    weights = _fill_nans(np.asarray(weights), ARKIT_NAMES, report)
-    weights = _clamp_weights(weights, report)
+    weights = _fill_nans(_clamp_weights(np.asarray(weights), report), ARKIT_NAMES, report).astype(np.float32)
     head_arr = _fill_nans(np.asarray(head), HEAD_COLUMNS, report) if head_col else None
     eye_arr = _fill_nans(np.asarray(eyes), EYE_COLUMNS, report) if eye_col else None
     missing_rot = [c for c in HEAD_COLUMNS if c.lower() not in {header[k].lower() for k in head_col}]

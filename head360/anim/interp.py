@@ -240,13 +240,15 @@ def _qexp(v):
     return np.concatenate([np.cos(a), v * s], axis=-1)
 
 
-def slerp(q0: np.ndarray, q1: np.ndarray, u) -> np.ndarray:
-    """Spherical linear interpolation along the shorter arc: q0, q1 [..., 4] (w, x, y, z), u in [0, 1]."""
+def slerp(q0: np.ndarray, q1: np.ndarray, u, shortest: bool = True) -> np.ndarray:
+    """Spherical linear interpolation: q0, q1 [..., 4] (w, x, y, z), u in [0, 1]. ``shortest`` takes
+    the shorter arc (the same rotations either way); squad's inner blends need the arc as given."""
     q0 = np.asarray(q0, np.float64)
     q1 = np.asarray(q1, np.float64)
     u = np.asarray(u, np.float64)[..., None]
-    dot = np.sum(q0 * q1, axis=-1, keepdims=True)
-    q1 = np.where(dot < 0, -q1, q1)
+    if shortest:
+        dot = np.sum(q0 * q1, axis=-1, keepdims=True)
+        q1 = np.where(dot < 0, -q1, q1)
     rel = _qmul(_qconj(q0), q1)
     return _qmul(q0, _qexp(_qlog(rel) * u))
 
@@ -271,14 +273,18 @@ def squad(times: np.ndarray, quats: np.ndarray, t: np.ndarray) -> np.ndarray:
     k = len(q)
     if k == 1:
         return np.repeat(q[:1], len(t), axis=0)
-    prev = np.concatenate([q[:1], q[:-1]])
-    nxt = np.concatenate([q[1:], q[-1:]])
+    # virtual neighbours beyond the ends continue the end segments (like one-sided differences for
+    # positions), so two keys give plain constant-speed slerp
+    before = _qmul(q[0], _qexp(-_qlog(_qmul(_qconj(q[0]), q[1]))))
+    after = _qmul(q[-1], _qexp(_qlog(_qmul(_qconj(q[-2]), q[-1]))))
+    prev = np.concatenate([before[None], q[:-1]])
+    nxt = np.concatenate([q[1:], after[None]])
     inv = _qconj(q)
     inner = _qmul(q, _qexp(-(_qlog(_qmul(inv, nxt)) + _qlog(_qmul(inv, prev))) / 4.0))
     tc = np.clip(t, times[0], times[-1])
     i = np.clip(np.searchsorted(times, tc, side="right") - 1, 0, k - 2)
     u = (tc - times[i]) / (times[i + 1] - times[i])
-    a = slerp(q[i], q[i + 1], u)
-    b = slerp(inner[i], inner[i + 1], u)
-    out = slerp(a, b, 2.0 * u * (1.0 - u))
+    a = slerp(q[i], q[i + 1], u)  # keys are hemisphere-consistent: this is the short arc
+    b = slerp(inner[i], inner[i + 1], u, shortest=False)
+    out = slerp(a, b, 2.0 * u * (1.0 - u), shortest=False)
     return out / np.linalg.norm(out, axis=-1, keepdims=True)

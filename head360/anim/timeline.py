@@ -229,7 +229,7 @@ class Timeline:
     subject: str | None = None
     """Optional default head for renders: a checkpoint subject index or a ``.h360`` path."""
     _keys: list[Keyframe] = field(default_factory=list, repr=False)
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.validate_settings()
