@@ -185,6 +185,7 @@ def render_states(
         if st.hairstyle is not None:
             generator.hairstyle_index(st.hairstyle)
     planes, key = None, None
+    textures: dict[bytes, np.ndarray] = {}
     with torch.no_grad():
         for st in states:
             if cancel is not None and cancel():
@@ -192,6 +193,15 @@ def render_states(
             k = _state_key(st, subject)
             if k != key:
                 subj, style = state_subject(subject, st)
+                if subj.neural_texture is None:
+                    # the UV neural texture depends on the texture code only: synthesise it once per
+                    # code, not once per expression
+                    code = np.asarray(subj.texture_code, np.float32)
+                    if code.tobytes() not in textures:
+                        t = torch.as_tensor(code, device=generator.device)[None]
+                        tex = generator.texture_synthesis(generator.mapping(t))[0]
+                        textures[code.tobytes()] = tex.cpu().numpy()
+                    subj = replace(subj, neural_texture=textures[code.tobytes()])
                 hairstyle = style if cfg.hair else None
                 planes = subject_planes(generator, subj, st.weights, hairstyle)
                 key = k
