@@ -11,8 +11,8 @@ Pipeline (offline, whole clip):
    (full :class:`head360.fit.meshfit.MeshFitter` fits, shape codes averaged);
 4. every frame is then fitted with that shape held fixed, warm-started from the previous frame and
    pulled towards its weights (the tracking preset: a temporal prior);
-5. a zero-phase Gaussian filter over time (``smoothing`` seconds) removes the landmark jitter that is
-   left; blinks (100-150 ms) survive the default.
+5. a zero-phase Gaussian filter over time (``smoothing`` seconds, 25 ms by default) removes the
+   landmark jitter that is left; blinks (100-150 ms) survive it.
 
 Frames where no face is found hold the last pose (frames before the first face take the first found
 one); they are counted and reported.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,11 +122,10 @@ class CaptureConfig:
 
     shape_frames: int = 6
     """Frames (spread over the clip) whose full fits are averaged into the one shape code."""
-    steps_per_frame: int = 60
-    """Adam steps per frame (warm-started from the previous frame)."""
-    temporal_prior: float = 20.0
-    """Pull of each frame's weights towards the previous frame's (the tracking fit's prior)."""
-    smoothing: float = 0.04
+    temporal_prior: float | None = None
+    """Pull of each frame's weights towards the previous frame's (None: the tracking preset's,
+    :data:`head360.fit.meshfit.TRACKING`)."""
+    smoothing: float = 0.025
     """Sigma in seconds of the zero-phase Gaussian filter on weights and head rotation (0: off)."""
     max_frames: int | None = None
     """Read at most this many frames (None: the whole clip)."""
@@ -175,33 +174,17 @@ def gaussian_smooth(values: np.ndarray, times: np.ndarray, sigma: float) -> np.n
     return (k @ values) / k.sum(axis=1, keepdims=True)
 
 
-def capture_frames(
+def detect_landmarks(
     frames: Iterator[np.ndarray],
-    fps: float,
-    mesh=None,
     config: CaptureConfig | None = None,
-    times: np.ndarray | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
     total: int | None = None,
-    source: str = "",
-) -> CaptureResult:
-    """Fit blendshape weights and head rotation to every frame of a clip.
-
-    frames: uint8 RGB [H, W, 3]; fps: their rate (``times [N]`` overrides it, e.g. GIF durations);
-    mesh: the :class:`head360.mesh.model.MeshModel` to fit (default: the project's mesh model; with a
-    checkpoint use its ``generator.mesh``); progress(stage, done, total) with stage "detect" / "fit".
-    """
-    from head360.anim.render import head_rotation_angles
+) -> tuple[list[np.ndarray | None], tuple[int, int] | None]:
+    """mediapipe face mesh in tracking mode on every frame -> (per frame [478, 2] pixel landmarks or
+    None where no face was found, frame size (W, H))."""
     from head360.fit.landmarks import LandmarkDetector
-    from head360.fit.meshfit import TRACKING, MeshFitter, with_config
 
     cfg = config or CaptureConfig()
-    if mesh is None:
-        from head360.mesh.store import default_mesh_model
-
-        mesh = default_mesh_model()
-
-    # 1-2: landmarks of every frame
     points: list[np.ndarray | None] = []
     size = None
     with LandmarkDetector(video=True, max_faces=1, min_confidence=cfg.min_detection_confidence) as detector:
@@ -210,11 +193,36 @@ def capture_frames(
                 break
             if frame.ndim != 3 or frame.shape[2] != 3:
                 raise Head360Error(f"frame {i} is not an RGB image (shape {frame.shape})")
+            if size is not None and (frame.shape[1], frame.shape[0]) != size:
+                raise Head360Error(f"frame {i} has another size than the first frame; the video must keep one size")
             size = (frame.shape[1], frame.shape[0])
             faces = detector.detect(frame)
             points.append(faces[0].xy.copy() if faces else None)
             if progress is not None:
                 progress("detect", i + 1, total)
+    return points, size
+
+
+def fit_landmarks(
+    points: list[np.ndarray | None],
+    size: tuple[int, int],
+    fps: float,
+    mesh=None,
+    config: CaptureConfig | None = None,
+    times: np.ndarray | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+    source: str = "",
+    table=None,
+) -> CaptureResult:
+    """Per-frame landmarks (``[478, 2]`` pixels or None) -> weights and head rotation per frame.
+
+    mesh: the :class:`head360.mesh.model.MeshModel` to fit (default: the project's; with a checkpoint
+    pass its ``generator.mesh``); table: the landmark table (default: the mesh's best,
+    :func:`head360.fit.meshfit.landmark_table`)."""
+    from head360.anim.render import head_rotation_angles
+    from head360.fit.meshfit import TRACKING, MeshFitter
+
+    cfg = config or CaptureConfig()
     n = len(points)
     if n == 0:
         raise Head360Error(f"no frames could be read from {source or 'the video'}")
@@ -224,38 +232,39 @@ def capture_frames(
             f"no face found in any of the {n} frame(s) of {source or 'the video'}; "
             "use a video where one face is clearly visible and looks roughly at the camera"
         )
+    if mesh is None:
+        from head360.mesh.store import default_mesh_model
 
-    # 3: shape (and focal) once, from a few frames spread over the clip
-    fitter = MeshFitter(mesh)
+        mesh = default_mesh_model()
+
+    # the shape (and focal) once, from a few frames spread over the clip
+    fitter = MeshFitter(mesh, table)
     with_face = np.flatnonzero(found)
-    pick = with_face[np.unique(np.linspace(0, len(with_face) - 1, min(cfg.shape_frames, len(with_face))).round())]
-    pick = pick.astype(int)
+    spread = np.unique(np.linspace(0, len(with_face) - 1, min(cfg.shape_frames, len(with_face))).round())
+    pick = with_face[spread.astype(int)]
     full = [fitter.fit(points[i], size) for i in pick]
     shape = np.mean([f.shape_code for f in full], axis=0).astype(np.float32)
     focal = float(np.median([f.focal_px for f in full]))
 
-    # 4: every frame with the shape and focal fixed, warm-started from the previous frame
-    track_cfg = with_config(
-        TRACKING, steps=cfg.steps_per_frame, temporal_prior=cfg.temporal_prior, fit_focal=False, fit_shape=False
-    )
+    # every frame with shape and focal fixed, warm-started from (and pulled towards) the previous one
+    track_cfg = replace(TRACKING, fit_focal=False, fit_shape=False)
+    if cfg.temporal_prior is not None:
+        track_cfg = replace(track_cfg, temporal_prior=cfg.temporal_prior)
     weights = np.zeros((n, NUM_BLENDSHAPES), np.float64)
     rotation = np.zeros((n, 3), np.float64)
     errors = np.full(n, np.nan)
     prev = _with_shape_focal(full[0], shape, focal)  # pick[0] is the first frame with a face
-    done = 0
     for i in range(n):
         if found[i]:
-            fit = fitter.fit(points[i], size, config=track_cfg, init=prev, shape=shape)
-            prev = fit
-            errors[i] = fit.error_px
+            prev = fitter.fit(points[i], size, config=track_cfg, init=prev, shape=shape)
+            errors[i] = prev.error_px
+        # no face: hold the last pose (before the first face: the first face's)
         weights[i] = prev.blend_weights
         rotation[i] = head_rotation_angles(_R0 @ prev.rotation)
-        done += 1
         if progress is not None:
-            progress("fit", done, n)
-    # frames before the first face take the first found pose (the loop above held `seed` there)
+            progress("fit", i + 1, n)
 
-    # 5: zero-phase temporal filter (yaw/pitch/roll unwrapped first)
+    # zero-phase temporal filter (angles unwrapped first)
     t = np.arange(n) / fps if times is None else np.asarray(times, np.float64)[:n] - float(times[0])
     rotation = np.degrees(np.unwrap(np.radians(rotation), axis=0))
     weights = np.clip(gaussian_smooth(weights, t, cfg.smoothing), 0.0, 1.0)
@@ -268,14 +277,28 @@ def capture_frames(
     return CaptureResult(track, shape, focal, errors, found, notes)
 
 
+def capture_frames(
+    frames: Iterator[np.ndarray],
+    fps: float,
+    mesh=None,
+    config: CaptureConfig | None = None,
+    times: np.ndarray | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+    total: int | None = None,
+    source: str = "",
+) -> CaptureResult:
+    """:func:`detect_landmarks` then :func:`fit_landmarks`. frames: uint8 RGB [H, W, 3] at ``fps``
+    (``times [N]`` overrides, e.g. GIF durations); progress(stage, done, total), stage "detect"/"fit"."""
+    points, size = detect_landmarks(frames, config, progress, total)
+    return fit_landmarks(points, size, fps, mesh, config, times, progress, source)
+
+
 _R0 = np.diag([1.0, -1.0, -1.0])
 """OpenCV camera looking at the face (+z of the head towards the camera, image y down): a fit's
 ``rotation`` is ``_R0 @ R_head`` for a head turned by ``R_head``, so ``R_head = _R0 @ rotation``."""
 
 
 def _with_shape_focal(fit, shape: np.ndarray, focal: float):
-    from dataclasses import replace
-
     return replace(fit, shape_code=shape, focal_px=focal)
 
 

@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timecode-fps", type=float, default=60.0, help="frame rate of Live Link Face timecodes (60 or 30)"
     )
-    parser.add_argument("--smoothing", type=float, default=0.04, help="capture: temporal filter sigma in seconds")
+    parser.add_argument("--smoothing", type=float, default=0.025, help="capture: temporal filter sigma in seconds")
     parser.add_argument("--max-frames", type=int, default=None, help="capture: read at most this many video frames")
 
 
