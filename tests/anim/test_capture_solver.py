@@ -12,8 +12,6 @@ from head360.anim.video import CaptureConfig, fit_landmarks, gaussian_smooth
 from head360.arkit import index_of
 from head360.errors import Head360Error
 
-meshfit = pytest.importorskip("head360.fit.meshfit", reason="needs head360.fit (photo fitting branch)")
-
 W = H = 256
 FOCAL_PX = 2.1 * W
 R0 = np.diag([1.0, -1.0, -1.0])
@@ -23,6 +21,7 @@ R0 = np.diag([1.0, -1.0, -1.0])
 def scene():
     from tests.model.standin import standin_mesh_model
 
+    meshfit = pytest.importorskip("head360.fit.meshfit", reason="needs head360.fit (photo fitting branch)")
     mesh = standin_mesh_model(3, seed=2)
     rng = np.random.default_rng(0)
     front = np.flatnonzero(mesh.mean[:, 2] > 0.2)  # the half of the ellipsoid a front camera sees
