@@ -132,7 +132,7 @@ def timeline_states(timeline: Timeline, config: AnimationRenderConfig | None = N
     return states
 
 
-def _state_key(state: FrameState, subject) -> tuple:
+def _state_key(state: FrameState) -> tuple:
     def b(a):
         return None if a is None else np.asarray(a, np.float32).tobytes()
 
@@ -169,11 +169,11 @@ def render_states(
     states: Sequence[FrameState],
     config: AnimationRenderConfig | None = None,
     progress: Callable[[int], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield one uint8 frame [R, R, 3] per state. ``subject``: a
     :class:`head360.model.checkpoint.Subject`; the planes are rebuilt only when the head state
-    changes. ``progress(1)`` after every frame; ``cancel()`` returning True stops early."""
+    changes. ``progress(1)`` after every frame (an exception raised there, e.g. a cancelled studio
+    job, stops the render and, through :func:`write_animation`, leaves no file behind)."""
     import torch
 
     from head360.model.checkpoint import subject_planes
@@ -188,9 +188,7 @@ def render_states(
     textures: dict[bytes, np.ndarray] = {}
     with torch.no_grad():
         for st in states:
-            if cancel is not None and cancel():
-                return
-            k = _state_key(st, subject)
+            k = _state_key(st)
             if k != key:
                 subj, style = state_subject(subject, st)
                 if subj.neural_texture is None:
@@ -210,3 +208,19 @@ def render_states(
             yield to_uint8(out["rgb"][0])
             if progress is not None:
                 progress(1)
+
+
+def write_animation(
+    generator,
+    subject,
+    states: Sequence[FrameState],
+    path,
+    fps: float,
+    config: AnimationRenderConfig | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Render ``states`` and write them as ``.mp4`` (H.264) or ``.gif``, atomically; returns the
+    frame count. What ``python main.py animate`` and the studio's Timeline export both call."""
+    from head360.export.video import write_video
+
+    return write_video(render_states(generator, subject, states, config, progress), path, fps=fps)

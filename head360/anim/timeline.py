@@ -339,6 +339,11 @@ class Timeline:
         return float(min(max(elapsed, 0.0), self.duration))
 
     # --- evaluation --------------------------------------------------------------------------
+    def keyed_channels(self) -> set[str]:
+        """Names of the channels some key sets ("weights", "shape_code", "texture_code", "hairstyle",
+        "camera"): a player leaves the others (e.g. the viewport camera) to the user."""
+        return {name for k in self._keys for name in k.channels()}
+
     @property
     def _period(self) -> float | None:
         return self.duration if self.loop else None

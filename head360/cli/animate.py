@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {out}: {len(track)} frames ({track.duration:.2f} s at {track.fps:g} fps)")
         return 0
 
-    from head360.anim.render import render_states, timeline_states, track_states
+    from head360.anim.render import timeline_states, track_states, write_animation
 
     checkpoint, subject = ckpt
     if args.animation is not None:
@@ -94,11 +94,8 @@ def run(args: argparse.Namespace) -> int:
         fps = config.fps or track.fps
     from tqdm import tqdm
 
-    from head360.export.video import write_video
-
     with tqdm(total=len(states), unit="frame", desc="animate") as bar:
-        frames = render_states(checkpoint.generator, subject, states, config, progress=bar.update)
-        n = write_video(frames, out, fps=fps)
+        n = write_animation(checkpoint.generator, subject, states, out, fps, config, progress=bar.update)
     print(f"wrote {out}: {n} frames at {fps:g} fps")
     return 0
 

@@ -97,3 +97,17 @@ def test_frames_equal_a_direct_render_of_the_same_state(model):
         label = torch.tensor([st.camera.label()], dtype=torch.float32)
         direct = to_uint8(g.render(planes, label, resolution=32)["rgb"][0])
     assert np.abs(frame.astype(int) - direct.astype(int)).max() <= 1
+
+
+def test_an_exception_from_progress_leaves_no_file(model, tmp_path):
+    from head360.anim.render import write_animation
+
+    g, subject = model
+    states = track_states(jaw_track(frames=4, head=False))
+
+    def progress(n):
+        raise KeyboardInterrupt  # what a cancelled job does: raise from the progress callback
+
+    with pytest.raises(KeyboardInterrupt):
+        write_animation(g, subject, states, tmp_path / "a.mp4", 8, AnimationRenderConfig(resolution=16), progress)
+    assert list(tmp_path.iterdir()) == []
