@@ -5,13 +5,16 @@
 Scene: a ~30k-triangle UV sphere with OBJ-style seams and a 1024x1024 texture. Each timed frame is a
 camera-only change (a dataset rig view): uniforms only, nothing re-uploaded, then render + read-back.
 Also times ``ambient_occlusion`` on a ~30k-vertex mesh and ``rasterize_uv`` at 1024^2.
-Figures, never assertions: compare runs on the same machine only.
+Figures, never assertions: compare runs on the same machine only. ``cpu_ms`` figures count the CPU
+time of this process (llvmpipe's threads included): on a shared machine they are steadier than wall
+time. ``load_average`` is the 1-minute load when the run ended.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,13 +68,15 @@ def texture_1024() -> np.ndarray:
     return (np.clip(base + noise, 0, 1) * 255).astype(np.uint8)
 
 
-def time_views(renderer, views: int, outputs) -> float:
+def time_views(renderer, views: int, outputs, landmarks=None) -> tuple[float, float]:
+    """-> (views per second of wall time, CPU milliseconds per view of this process, all threads)."""
     cams = [rig_camera(i % NUM_VIEWS) for i in range(views)]
-    renderer.render(cams[0], outputs=outputs)  # warm-up (shader JIT on llvmpipe)
-    start = time.perf_counter()
+    renderer.render(cams[0], outputs=outputs, landmarks=landmarks)  # warm-up (shader JIT on llvmpipe)
+    start, cpu = time.perf_counter(), time.process_time()
     for cam in cams:
-        renderer.render(cam, outputs=outputs)
-    return views / (time.perf_counter() - start)
+        renderer.render(cam, outputs=outputs, landmarks=landmarks)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return round(views / wall, 1), round(1000.0 * cpu / views, 1)
 
 
 def main() -> None:
@@ -93,14 +98,15 @@ def main() -> None:
         start = time.perf_counter()
         renderer.set_scene([mesh])
         result[f"set_scene_s_{resolution}"] = round(time.perf_counter() - start, 4)
-        result[f"views_per_s_{resolution}_all_outputs"] = round(time_views(renderer, views, OUTPUTS), 1)
-        result[f"views_per_s_{resolution}_rgb_only"] = round(time_views(renderer, views, ("rgb",)), 1)
         landmarks = vertices[:: max(1, len(vertices) // 478)][:478]
-        cams = [rig_camera(i % NUM_VIEWS) for i in range(views)]
-        start = time.perf_counter()
-        for cam in cams:
-            renderer.render(cam, landmarks=landmarks)
-        result[f"views_per_s_{resolution}_all_outputs_478_landmarks"] = round(views / (time.perf_counter() - start), 1)
+        for name, outputs, points in (
+            ("all_outputs", OUTPUTS, None),
+            ("rgb_only", ("rgb",), None),
+            ("all_outputs_478_landmarks", OUTPUTS, landmarks),
+        ):
+            per_s, cpu_ms = time_views(renderer, views, outputs, points)
+            result[f"views_per_s_{resolution}_{name}"] = per_s
+            result[f"cpu_ms_per_view_{resolution}_{name}"] = cpu_ms
         result["gl_renderer"] = renderer.ctx.gl_renderer
         result["gl_backend"] = renderer.ctx.backend
         renderer.close()
@@ -108,16 +114,19 @@ def main() -> None:
     # ambient occlusion of a ~30k-vertex mesh (60k triangles)
     ao_vertices, ao_faces, _, _ = uv_sphere(172, 174)
     ambient_occlusion(ao_vertices[:100], np.array([[0, 1, 2]]))  # compile the shaders once
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     ambient_occlusion(ao_vertices, ao_faces, directions=64)
     result["ao_vertices"] = int(len(ao_vertices))
     result["ao_s_64_directions"] = round(time.perf_counter() - start, 3)
+    result["ao_cpu_s_64_directions"] = round(time.process_time() - cpu, 3)
 
     corner_positions = vertices[faces]  # [M, 3, 3]
     rasterize_uv(uvs, faces_uv, corner_positions, 64)
     start = time.perf_counter()
     rasterize_uv(uvs, faces_uv, corner_positions, 1024, dilate=4)
     result["rasterize_uv_s_1024_dilate4"] = round(time.perf_counter() - start, 3)
+    result["load_average"] = round(os.getloadavg()[0], 2)
+    result["cpu_count"] = os.cpu_count()
     print(json.dumps(result, indent=1))
 
 

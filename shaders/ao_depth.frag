@@ -1,7 +1,7 @@
 #version 330 core
-// Depth only; the colour output is unused.
-out vec4 o_unused;
+in float v_s;
+layout(location = 0) out vec2 o_extent;   // blended with GL_MAX
 
 void main() {
-    o_unused = vec4(0.0);
+    o_extent = vec2(v_s, -v_s);
 }

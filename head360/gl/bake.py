@@ -6,6 +6,7 @@ given, on llvmpipe as well as on a GPU.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,26 +25,29 @@ from head360.gl.glutil import (
 )
 
 
-def fibonacci_directions(count: int) -> np.ndarray:
-    """``count`` unit vectors spread evenly over the sphere -> [count, 3] float64."""
+def hemisphere_axes(count: int) -> np.ndarray:
+    """``count`` unit vectors spread evenly over the upper (+y) hemisphere -> [count, 3] float64.
+
+    Together with their negations they cover the whole sphere evenly (a Fibonacci lattice).
+    """
     i = np.arange(count, dtype=np.float64)
-    y = 1.0 - (2.0 * i + 1.0) / count
+    y = 1.0 - (i + 0.5) / count
     r = np.sqrt(np.maximum(1.0 - y * y, 0.0))
     phi = i * np.pi * (3.0 - np.sqrt(5.0))
     return np.stack([r * np.cos(phi), y, r * np.sin(phi)], axis=1)
 
 
-def _light_rows(direction: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
-    """[3, 4] world -> orthographic NDC for a view from ``direction`` (towards the light) onto ``centre``."""
-    forward = -direction  # the view looks at the centre
-    helper = np.array([0.0, 1.0, 0.0]) if abs(forward[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    right = np.cross(forward, helper)
+def _axis_rows(axis: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
+    """[3, 4] world -> (x, y, s) of an orthographic map along ``axis``: x, y span the image plane in NDC and
+    s = axis . (p - centre) / radius grows towards +axis; all in -1..1 over the bounding sphere."""
+    helper = np.array([0.0, 1.0, 0.0]) if abs(axis[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    right = np.cross(axis, helper)
     right /= np.linalg.norm(right)
-    up = np.cross(right, forward)
+    up = np.cross(right, axis)
     rows = np.zeros((3, 4))
-    for k, axis in enumerate((right, up, forward)):  # depth grows away from the light
-        rows[k, :3] = axis / radius
-        rows[k, 3] = -float(axis @ centre) / radius
+    for k, direction in enumerate((right, up, axis)):
+        rows[k, :3] = direction / radius
+        rows[k, 3] = -float(direction @ centre) / radius
     return rows
 
 
@@ -58,15 +62,18 @@ def ambient_occlusion(
     """Per-vertex ambient occlusion from depth maps rendered along many directions.
 
     vertices:   [N, 3] float world positions; faces: [M, 3] int (CCW from outside; used for the normals)
-    directions: number of view directions, spread evenly over the sphere (64 is smooth enough for heads)
+    directions: number of view directions, spread evenly over the sphere (64 is smooth enough for heads);
+                rounded up to even: each depth map serves a direction and its opposite
     resolution: size of each orthographic depth map (256: a texel is ~1/100 of the mesh's size)
     occluders:  more (vertices [K, 3], faces [J, 3]) meshes that cast occlusion but get no values (hair)
     returns:    [N] float32 in 0..1: the cosine-weighted fraction of the vertex's hemisphere from which it is
                 seen (1 = open, 0 = fully enclosed). Eye sockets, nostrils, ears, the region under the chin
                 and the mouth cavity come out darker than the cheeks and the skull.
 
-    A vertex counts as lit by a direction when it is not behind that direction's depth map (2x2
-    percentage-closer filtered, tested a little off the surface along its normal).
+    A vertex counts as lit by a direction when it is not behind the nearest surface seen from that
+    direction (2x2 percentage-closer filtered, tested a little off the surface along its normal). One
+    orthographic map per axis holds the nearest surface from both of its ends (MAX blending of s and -s),
+    so 64 directions cost 32 passes over the geometry.
     """
     v = np.asarray(vertices, dtype=np.float32)
     f = np.asarray(faces, dtype=np.int64)
@@ -79,76 +86,81 @@ def ambient_occlusion(
     ctx = context if context is not None else thread_context()
     ctx.make_current()
 
-    # every triangle that casts occlusion, as one unindexed soup
-    soups = [v[f]]
+    # every mesh that casts occlusion, as one indexed mesh (shared vertices are shaded once per map)
+    all_vertices, all_faces, offset = [v], [f], len(v)
     for ov, of in occluders:
-        ov, of = np.asarray(ov, dtype=np.float32), np.asarray(of, dtype=np.int64)
-        soups.append(ov[of])
-    triangles = np.concatenate(soups).reshape(-1, 3)
-    lo, hi = triangles.min(axis=0), triangles.max(axis=0)
+        ov, of = np.asarray(ov, dtype=np.float32).reshape(-1, 3), np.asarray(of, dtype=np.int64).reshape(-1, 3)
+        if len(of) and (of.min() < 0 or of.max() >= len(ov)):
+            raise Head360Error("ambient_occlusion: an occluder's faces index vertices that do not exist")
+        all_vertices.append(ov)
+        all_faces.append(of + offset)
+        offset += len(ov)
+    caster_vertices = np.concatenate(all_vertices)
+    caster_faces = np.concatenate(all_faces).astype(np.uint32)
+    used = caster_vertices[np.unique(caster_faces)] if len(caster_faces) else caster_vertices
+    lo, hi = used.min(axis=0), used.max(axis=0)
     centre = (lo + hi) / 2.0
-    radius = float(np.linalg.norm(triangles - centre, axis=1).max()) * 1.02 + 1e-6
+    radius = float(np.linalg.norm(np.concatenate([used, v]) - centre, axis=1).max()) * 1.02 + 1e-6
     texel = 2.0 * radius / resolution
-    dirs = fibonacci_directions(directions)
-    rows = np.stack([_light_rows(d, centre, radius) for d in dirs])  # [D, 3, 4]
+    num_axes = (directions + 1) // 2  # each map serves an axis and its opposite
+    rows = np.stack([_axis_rows(a, centre, radius) for a in hemisphere_axes(num_axes)])  # [A, 3, 4]
 
     max_layers = int(GL.glGetIntegerv(GL.GL_MAX_ARRAY_TEXTURE_LAYERS))
-    if directions > max_layers:
-        raise Head360Error(f"ambient_occlusion: this OpenGL allows at most {max_layers} directions")
+    if num_axes > max_layers:
+        raise Head360Error(f"ambient_occlusion: this OpenGL allows at most {2 * max_layers} directions")
 
     objects = _AoObjects()
     try:
-        # pass 1: one depth map per direction, layers of a depth texture array
-        objects.depth_array = int(GL.glGenTextures(1))
-        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, objects.depth_array)
+        # pass 1: per axis, the nearest surface from both ends, in the layers of an RG32F texture array
+        objects.extents = int(GL.glGenTextures(1))
+        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, objects.extents)
         GL.glTexImage3D(
-            GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_DEPTH_COMPONENT32F, resolution, resolution, directions, 0,
-            GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, None,
-        )  # fmt: skip
+            GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_RG32F, resolution, resolution, num_axes, 0, GL.GL_RG, GL.GL_FLOAT, None
+        )
         for name, value in (
-            (GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR),
-            (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+            (GL.GL_TEXTURE_MIN_FILTER, GL.GL_NEAREST),
+            (GL.GL_TEXTURE_MAG_FILTER, GL.GL_NEAREST),
             (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE),
             (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
-            (GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE),
-            (GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL),
         ):
             GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, name, value)
         objects.fbo = int(GL.glGenFramebuffers(1))
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, objects.fbo)
-        GL.glDrawBuffers(1, [GL.GL_NONE])
-        GL.glReadBuffer(GL.GL_NONE)
+        GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
         GL.glViewport(0, 0, resolution, resolution)
         GL.glDisable(GL.GL_CULL_FACE)
-        GL.glDisable(GL.GL_BLEND)
-        GL.glEnable(GL.GL_DEPTH_TEST)
-        GL.glDepthFunc(GL.GL_LESS)
-        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glEnable(GL.GL_BLEND)
+        GL.glBlendEquation(GL.GL_MAX)
+        GL.glBlendFunc(GL.GL_ONE, GL.GL_ONE)
 
-        objects.soup_vao = int(GL.glGenVertexArrays(1))
-        GL.glBindVertexArray(objects.soup_vao)
-        objects.buffers.append(upload_buffer(GL.GL_ARRAY_BUFFER, triangles))
+        objects.caster_vao = int(GL.glGenVertexArrays(1))
+        GL.glBindVertexArray(objects.caster_vao)
+        objects.buffers.append(upload_buffer(GL.GL_ARRAY_BUFFER, caster_vertices))
         attribute(0, objects.buffers[-1], 3)
+        objects.buffers.append(upload_buffer(GL.GL_ELEMENT_ARRAY_BUFFER, caster_faces))
         depth_program = compile_program(ctx, "ao_depth.vert", "ao_depth.frag")
         u = uniforms(ctx, depth_program)
         GL.glUseProgram(depth_program)
         light = np.zeros((4, 4))
         light[3, 3] = 1.0
-        for i in range(directions):
-            GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, objects.depth_array, 0, i)
+        for i in range(num_axes):
+            GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, objects.extents, 0, i)
             if i == 0 and GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER) != GL.GL_FRAMEBUFFER_COMPLETE:
-                raise RuntimeError("ambient occlusion: depth-only framebuffer incomplete")
-            GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
+                raise RuntimeError("ambient occlusion: RG32F framebuffer incomplete")
+            GL.glClearBufferfv(GL.GL_COLOR, 0, (-2.0, -2.0, 0.0, 0.0))  # below any surface: empty
             light[:3] = rows[i]
             GL.glUniformMatrix4fv(u["u_light"], 1, GL.GL_TRUE, mat4(light))
-            GL.glDrawArrays(GL.GL_TRIANGLES, 0, len(triangles))
+            GL.glDrawElements(GL.GL_TRIANGLES, caster_faces.size, GL.GL_UNSIGNED_INT, ctypes.c_void_p(0))
+        GL.glDisable(GL.GL_BLEND)
+        GL.glBlendEquation(GL.GL_FUNC_ADD)
 
         # pass 2: one point per vertex, gathering visibility over the directions
         objects.lights = int(GL.glGenTextures(1))
         GL.glBindTexture(GL.GL_TEXTURE_2D, objects.lights)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 4)
-        light_rows = np.ascontiguousarray(rows.astype(np.float32))  # [D, 3, 4]: texel (row k, direction i)
-        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA32F, 3, directions, 0, GL.GL_RGBA, GL.GL_FLOAT, light_rows)
+        light_rows = np.ascontiguousarray(rows.astype(np.float32))  # [A, 3, 4]: texel (row k, axis i)
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA32F, 3, num_axes, 0, GL.GL_RGBA, GL.GL_FLOAT, light_rows)
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_NEAREST)
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_NEAREST)
 
@@ -156,7 +168,6 @@ def ambient_occlusion(
         target_rows = (len(v) + columns - 1) // columns
         objects.target = Framebuffer(columns, target_rows, [(GL.GL_R32F, GL.GL_RED, GL.GL_FLOAT)], depth=False)
         objects.target.bind()
-        GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glClearBufferfv(GL.GL_COLOR, 0, (1.0, 0.0, 0.0, 0.0))
         objects.vertex_vao = int(GL.glGenVertexArrays(1))
         GL.glBindVertexArray(objects.vertex_vao)
@@ -168,14 +179,14 @@ def ambient_occlusion(
         u = uniforms(ctx, gather)
         GL.glUseProgram(gather)
         GL.glActiveTexture(GL.GL_TEXTURE0)
-        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, objects.depth_array)
-        GL.glUniform1i(u["u_depth_maps"], 0)
+        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, objects.extents)
+        GL.glUniform1i(u["u_extents"], 0)
         GL.glActiveTexture(GL.GL_TEXTURE1)
         GL.glBindTexture(GL.GL_TEXTURE_2D, objects.lights)
         GL.glUniform1i(u["u_lights"], 1)
-        GL.glUniform1i(u["u_directions"], directions)
+        GL.glUniform1i(u["u_axes"], num_axes)
         GL.glUniform1f(u["u_normal_offset"], 1.5 * texel)
-        GL.glUniform1f(u["u_bias"], 1.0 / resolution)  # one texel of depth, in the map's 0..1 range
+        GL.glUniform1f(u["u_bias"], 2.0 / resolution)  # one texel, in units of s (which spans 2)
         GL.glUniform2i(u["u_target_size"], columns, target_rows)
         GL.glDrawArrays(GL.GL_POINTS, 0, len(v))
         GL.glActiveTexture(GL.GL_TEXTURE0)
@@ -189,19 +200,19 @@ class _AoObjects:
     """GL objects of one ambient_occlusion call, deleted whatever happens."""
 
     def __init__(self) -> None:
-        self.depth_array = self.fbo = self.soup_vao = self.vertex_vao = self.lights = None
+        self.extents = self.fbo = self.caster_vao = self.vertex_vao = self.lights = None
         self.target: Framebuffer | None = None
         self.buffers: list[int] = []
 
     def delete(self) -> None:
         GL.glBindVertexArray(0)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-        textures = [t for t in (self.depth_array, self.lights) if t is not None]
+        textures = [t for t in (self.extents, self.lights) if t is not None]
         if textures:
             GL.glDeleteTextures(len(textures), textures)
         if self.fbo is not None:
             GL.glDeleteFramebuffers(1, [self.fbo])
-        vaos = [a for a in (self.soup_vao, self.vertex_vao) if a is not None]
+        vaos = [a for a in (self.caster_vao, self.vertex_vao) if a is not None]
         if vaos:
             GL.glDeleteVertexArrays(len(vaos), vaos)
         if self.buffers:

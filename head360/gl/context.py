@@ -13,15 +13,21 @@ Backends, tried in this order by :func:`create_context` (``backend="auto"``):
 4. ``glfw``: a hidden 16x16 glfw window with a 3.3 core context. Needs an X (or Wayland) display and,
    as glfw requires, must be created on the process's main thread.
 
-``HEAD360_GL_BACKEND=egl`` or ``=glfw`` restricts the choice (``auto`` is the default).
+``HEAD360_GL_BACKEND`` restricts the choice: ``egl``, ``glfw``, or one EGL kind (``egl-device``,
+``egl-surfaceless``, ``egl-default``); ``auto`` is the default.
 
 Threads
 -------
 An OpenGL context is current on at most one thread at a time, and each thread has one current context.
-Every :class:`GLContext` method that draws makes the context current on the calling thread first
+Every renderer call makes its context current on the calling thread first
 (:meth:`GLContext.make_current`), so a context may be created on one thread and used on another, as long
-as two threads never use it at the same time. :func:`thread_context` gives each thread its own shared
-context, which is what the renderer uses by default: create the renderer in the thread that renders.
+as two threads never use it at the same time (the second one gets a Head360Error, not a crash).
+:func:`thread_context` gives each thread its own shared context, which is what the renderer uses by
+default: create the renderer in the thread that renders.
+
+Processes: a process forked after it had made a context cannot render (Mesa's rasterizer threads do
+not survive ``fork``; the child would hang), so every call raises a Head360Error there instead: start
+data-factory workers with ``multiprocessing.get_context("spawn")``.
 
 The studio renders in a worker thread while DearPyGui owns its own GL context on the main thread. With
 libglvnd (every current Linux distribution), a thread whose current context belongs to another window
@@ -37,6 +43,29 @@ import os
 import threading
 
 from head360.errors import Head360Error
+
+# Mesa's software rasterizer runs worker threads that a forked child does not inherit: a child process
+# that renders after its parent had made a context hangs (measured: both with the inherited context and
+# with a new one). Remember whether this process had a context when it forked, and refuse instead.
+_state = {"context_made": False, "forked_after_context": False}
+
+
+def _after_fork_in_child() -> None:
+    if _state["context_made"]:
+        _state["forked_after_context"] = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _refuse_after_fork() -> None:
+    if _state["forked_after_context"]:
+        raise Head360Error(
+            "this process was forked after its parent had started OpenGL, and OpenGL cannot render in such a "
+            "child (it would hang); start worker processes with multiprocessing.get_context('spawn'), or "
+            "create no renderer before forking"
+        )
+
 
 INSTALL_HINT = (
     "install Mesa's EGL and software OpenGL (Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 "
@@ -66,7 +95,6 @@ class GLContext:
         self._is_current = is_current
         self._release = release
         self._destroy = destroy
-        self._lock = threading.Lock()
         self.closed = False
         self.cache: dict = {}
         self.gl_renderer = ""
@@ -83,25 +111,26 @@ class GLContext:
 
     def is_current(self) -> bool:
         """Whether this context is current on the calling thread."""
-        return not self.closed and bool(self._is_current())
+        return not self.closed and not _state["forked_after_context"] and bool(self._is_current())
 
     def make_current(self) -> None:
         """Make the context current on the calling thread (no-op when it already is)."""
+        _refuse_after_fork()
         if self.closed:
             raise Head360Error("this OpenGL context was closed; create a new renderer")
         if self._is_current():
             return
-        with self._lock:
-            self._make_current()
+        self._make_current()
 
     def release(self) -> None:
         """Un-bind the context from the calling thread so that another thread may use it."""
-        if not self.closed and self._is_current():
+        if not self.closed and not _state["forked_after_context"] and self._is_current():
             self._release()
 
     def close(self) -> None:
         """Destroy the context (GL objects created in it die with it)."""
-        if self.closed:
+        if self.closed or _state["forked_after_context"]:  # a forked child must not touch the parent's
+            self.closed = True
             return
         self.release()
         self._destroy()
@@ -269,7 +298,8 @@ def _egl_try_display(backend: str, open_display) -> GLContext:
     return GLContext(backend, make_current, is_current, release, destroy)
 
 
-def _create_egl() -> tuple[GLContext | None, list[str]]:
+def _create_egl(only: str | None = None) -> tuple[GLContext | None, list[str]]:
+    """The first EGL display that gives a 3.3 core context (``only``: one kind, e.g. "egl-device")."""
     errors: list[str] = []
     try:
         egl = _egl()
@@ -278,6 +308,8 @@ def _create_egl() -> tuple[GLContext | None, list[str]]:
         return None, [f"EGL: cannot load libEGL ({_describe(e)})"]
     client_ext = _egl_client_extensions()
     for backend, description, open_display in _egl_displays(client_ext):
+        if only is not None and backend != only:
+            continue
         try:
             ctx = _egl_try_display(backend, open_display)
         except Exception as e:  # any failure: try the next display
@@ -293,7 +325,7 @@ def _create_egl() -> tuple[GLContext | None, list[str]]:
             ctx.close()
             errors.append(f"{description}: {_describe(e)}")
     if not errors:
-        errors.append("EGL: no display")
+        errors.append(f"EGL: no {only or 'EGL'} display")
     return None, errors
 
 
@@ -345,6 +377,7 @@ def _create_glfw() -> tuple[GLContext | None, list[str]]:
 
 def _finish(ctx: GLContext) -> None:
     """Make ``ctx`` current, read its strings and check the version (raises RuntimeError)."""
+    _state["context_made"] = True
     ctx.make_current()
     from OpenGL import GL
 
@@ -357,19 +390,25 @@ def _finish(ctx: GLContext) -> None:
         raise RuntimeError(f"OpenGL {major}.{minor} < 3.3 ({ctx.gl_renderer})")
 
 
+BACKENDS: tuple[str, ...] = ("auto", "egl", "egl-device", "egl-surfaceless", "egl-default", "glfw")
+"""Values of ``create_context(backend=...)`` and ``HEAD360_GL_BACKEND``."""
+
+
 def create_context(backend: str | None = None) -> GLContext:
     """Create an OpenGL 3.3+ core context and make it current on the calling thread.
 
-    ``backend``: ``"auto"`` (EGL, then glfw), ``"egl"`` or ``"glfw"``; ``None`` reads
+    ``backend``: ``"auto"`` (EGL, then glfw), ``"egl"`` (any EGL display), one EGL kind
+    (``"egl-device"``, ``"egl-surfaceless"``, ``"egl-default"``) or ``"glfw"``; ``None`` reads
     ``HEAD360_GL_BACKEND`` (default ``auto``). Raises :class:`Head360Error` naming what to install when
     no context can be made.
     """
+    _refuse_after_fork()
     backend = (backend or os.environ.get("HEAD360_GL_BACKEND") or "auto").lower()
-    if backend not in ("auto", "egl", "glfw"):
-        raise Head360Error(f"unknown OpenGL backend '{backend}': use auto, egl or glfw (HEAD360_GL_BACKEND)")
+    if backend not in BACKENDS:
+        raise Head360Error(f"unknown OpenGL backend '{backend}': use one of {', '.join(BACKENDS)} (HEAD360_GL_BACKEND)")
     errors: list[str] = []
-    if backend in ("auto", "egl"):
-        ctx, errs = _create_egl()
+    if backend != "glfw":
+        ctx, errs = _create_egl(None if backend in ("auto", "egl") else backend)
         errors += errs
         if ctx is not None:
             return ctx

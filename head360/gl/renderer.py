@@ -168,8 +168,9 @@ _LOC_POSITION, _LOC_NORMAL, _LOC_UV, _LOC_COLOR, _LOC_TANGENT, _LOC_OCCLUSION = 
 class _GpuMesh:
     """Buffers of one RenderMesh in one context. Seams are expanded: one GL vertex per (vertex, uv) pair."""
 
-    def __init__(self, mesh: RenderMesh) -> None:
-        mesh.validate()
+    def __init__(self, mesh: RenderMesh, textures: dict[int, tuple[int, bool]]) -> None:
+        """``textures``: GL textures of this scene by ``id`` of the numpy image, shared between meshes
+        (a head split by material uploads its texture once); the renderer deletes them."""
         faces = np.asarray(mesh.faces, dtype=np.int64)
         self.num_vertices = len(mesh.vertices)
         self.faces = faces
@@ -244,7 +245,10 @@ class _GpuMesh:
         self.texture = None
         self.texture_cutout = False
         if mesh.texture is not None:
-            self.texture, self.texture_cutout = self._upload_texture(np.asarray(mesh.texture))
+            key = id(mesh.texture)
+            if key not in textures:
+                textures[key] = self._upload_texture(np.asarray(mesh.texture))
+            self.texture, self.texture_cutout = textures[key]
         self.face_label_buffer = self.face_label_texture = None
         if mesh.face_label is not None:
             labels = np.ascontiguousarray(np.asarray(mesh.face_label), dtype=np.uint8)
@@ -310,9 +314,8 @@ class _GpuMesh:
         GL.glDeleteVertexArrays(1, [self.vao])
         buffers = self.buffers + ([self.face_label_buffer] if self.face_label_buffer is not None else [])
         GL.glDeleteBuffers(len(buffers), buffers)
-        textures = [t for t in (self.texture, self.face_label_texture) if t is not None]
-        if textures:
-            GL.glDeleteTextures(len(textures), textures)
+        if self.face_label_texture is not None:
+            GL.glDeleteTextures(1, [self.face_label_texture])
 
 
 class MeshRenderer:
@@ -351,6 +354,7 @@ class MeshRenderer:
         self.background = tuple(float(c) for c in background)
         self.landmark_tolerance = float(landmark_tolerance)
         self._meshes: list[_GpuMesh] = []
+        self._textures: dict[int, tuple[int, bool]] = {}
         self._mesh_programs: dict[tuple[int, int, int, int], int] = {}
         self._resolve_program = compile_program(
             self.ctx, "fullscreen.vert", "resolve.frag", {"SUPERSAMPLE": self.supersample}
@@ -408,14 +412,23 @@ class MeshRenderer:
         self.ctx.make_current()
         for m in meshes:
             m.validate()
-        for m in self._meshes:
-            m.delete()
-        self._meshes = [_GpuMesh(m) for m in meshes]
+        self._delete_scene()
+        # the meshes keep their arrays alive during this call, so ids of textures are unique here
+        self._meshes = [_GpuMesh(m, self._textures) for m in meshes]
         for m in self._meshes:
             if m.program_key not in self._mesh_programs:
                 names = ("MATERIAL", "HAS_TEXTURE", "HAS_FACE_LABEL", "CUTOUT")
                 defines = dict(zip(names, m.program_key, strict=True))
                 self._mesh_programs[m.program_key] = compile_program(self.ctx, "mesh.vert", "mesh.frag", defines)
+
+    def _delete_scene(self) -> None:
+        for m in self._meshes:
+            m.delete()
+        self._meshes = []
+        textures = [tex for tex, _ in self._textures.values()]
+        if textures:
+            GL.glDeleteTextures(len(textures), textures)
+        self._textures = {}
 
     def update_vertices(self, mesh_index: int, vertices: np.ndarray, tangents: np.ndarray | None = None) -> None:
         """New positions [N, 3] (and optionally tangents [N, 3]) for mesh ``mesh_index``, same topology.
@@ -614,10 +627,12 @@ class MeshRenderer:
         if self.closed or self.ctx.closed:
             self.closed = True
             return
-        self.ctx.make_current()
-        for m in self._meshes:
-            m.delete()
-        self._meshes = []
+        try:
+            self.ctx.make_current()
+        except Head360Error:  # e.g. in a forked child: nothing of this context can be touched here
+            self.closed = True
+            return
+        self._delete_scene()
         for fbo in (self._scene_fbo, self._out_fbo, self._probe_fbo, self._id_fbo):
             if fbo is not None:
                 fbo.delete()

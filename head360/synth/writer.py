@@ -175,7 +175,7 @@ class DatasetWriter:
             for hair in HAIR_MODES[cfg.hair]:
                 renderer.set_scene(assets.render_meshes(weights, hair=(hair == "hair")))
                 for view, _, _ in rig_views():
-                    out = renderer.render(rig_camera(view))
+                    out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label"))
                     rel = image_relpath(spec.id, expression, hair, view)
                     _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
                     _write_png(self.root / label_relpath(rel), out.label)

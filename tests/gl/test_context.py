@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from head360.cameras import Camera
@@ -212,3 +213,68 @@ print("shown", shown, "covered", covered)
     words = result.stdout.split()
     shown, covered = int(words[words.index("shown") + 1]), int(words[words.index("covered") + 1])
     assert shown >= 5 and covered > 500  # the worker kept rendering real frames while the GUI ran
+
+
+def test_every_egl_platform_renders_the_same_image(gl_context):
+    """The device platform (how NVIDIA renders without X), Mesa's surfaceless platform and the default
+    display all give a working context here (Mesa lists its software rasterizer as an EGL device)."""
+    from gl_test_meshes import icosphere
+
+    from head360.gl.context import create_context
+    from head360.gl.renderer import MeshRenderer, RenderMesh
+
+    v, f = icosphere(3)
+    images = {}
+    try:
+        for backend in ("egl-device", "egl-surfaceless", "egl-default"):
+            ctx = create_context(backend)
+            assert ctx.backend == backend
+            r = MeshRenderer(64, context=ctx)
+            r.set_scene([RenderMesh(v, f, label=2)])
+            images[backend] = r.render(Camera.orbit(20.0, 10.0))
+            r.close()
+            ctx.close()
+    finally:
+        gl_context.make_current()
+    first = images["egl-device"]
+    for out in images.values():
+        assert (out.label == first.label).all()
+        assert np.abs(out.rgb.astype(int) - first.rgb.astype(int)).max() <= 2
+    with pytest.raises(Head360Error, match="unknown OpenGL backend"):
+        create_context("vulkan")
+
+
+def test_a_child_forked_after_opengl_started_is_refused_not_hung():
+    """Mesa's rasterizer threads do not survive fork: such a child would hang on its first draw. It
+    must get a clear error instead, while a child forked before any context renders fine."""
+    env = dict(os.environ, PYTHONPATH=f"{REPO}{os.pathsep}{REPO / 'tests' / 'gl'}")
+    code = r"""
+import os
+from gl_test_meshes import icosphere
+from head360.cameras import Camera
+from head360.errors import Head360Error
+from head360.gl.renderer import MeshRenderer, RenderMesh
+
+v, f = icosphere(2)
+def draw():
+    r = MeshRenderer(32)
+    r.set_scene([RenderMesh(v, f)])
+    return int(r.render(Camera.orbit(0.0), outputs=("alpha",)).alpha.max())
+
+def in_child(fn):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            print("child drew", fn(), flush=True)
+        except Head360Error as e:
+            print("child refused", "spawn" in str(e), flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+in_child(draw)          # no context in the parent yet: the child renders
+print("parent drew", draw(), flush=True)
+in_child(draw)          # the parent has a context now: the child is refused
+"""
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    lines = result.stdout.splitlines()
+    assert lines == ["child drew 255", "parent drew 255", "child refused True"], result.stdout + result.stderr

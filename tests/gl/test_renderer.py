@@ -246,3 +246,58 @@ def test_bad_meshes_raise_a_user_error(renderer):
         renderer.set_scene([RenderMesh(v, f, texture=np.zeros((4, 4, 3), np.uint8))])
     with pytest.raises(Head360Error, match="outputs"):
         renderer.render(Camera.orbit(0.0), outputs=("normals",))
+
+
+def test_a_camera_change_uploads_nothing(renderer, sphere, monkeypatch):
+    """set_scene uploads once; render with a new camera only sets uniforms, draws and reads back."""
+    from OpenGL import GL
+
+    renderer.set_scene([_sphere_mesh(sphere)])
+    calls: list[str] = []
+    for name in ("glBufferData", "glBufferSubData", "glTexImage2D", "glTexSubImage2D", "glTexImage3D"):
+        original = getattr(GL, name)
+
+        def counting(*args, _name=name, _original=original, **kw):
+            calls.append(_name)
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(GL, name, counting)
+    for yaw in (0.0, 45.0, 90.0):
+        renderer.render(Camera.orbit(yaw, 10.0))
+    assert calls == []
+    renderer.update_vertices(0, sphere[0] * 1.1)  # a new pose does upload, positions and normals only
+    assert calls == ["glBufferSubData", "glBufferSubData"]
+
+
+def test_meshes_sharing_a_texture_upload_it_once(renderer, monkeypatch):
+    """A head split by material (skin, eyes, mouth) passes one texture to several meshes."""
+    from OpenGL import GL
+
+    from head360.gl.renderer import RenderMesh
+
+    v, f, uv = quad(half=1.0)
+    texture = np.full((16, 16, 3), 200, np.uint8)
+    meshes = [RenderMesh(v + [0, 0, 0.1 * k], f, uvs=uv, faces_uv=f, texture=texture) for k in range(3)]
+    uploads: list[int] = []
+    original = GL.glTexImage2D
+    monkeypatch.setattr(GL, "glTexImage2D", lambda *a, **k: (uploads.append(1), original(*a, **k))[1])
+    renderer.set_scene(meshes)
+    assert len(uploads) == 1
+    assert renderer.render(Camera.orbit(0.0, 0.0, radius=6.0), outputs=("alpha",)).alpha.max() == 255
+
+
+def test_texture_alpha_cuts_holes_for_hair_cards(renderer):
+    from head360.gl.renderer import RenderMesh
+
+    v, f, uv = quad(half=1.0)
+    texture = np.full((32, 32, 4), 120, np.uint8)
+    texture[:, :16, 3] = 0  # the left half of the card is a hole
+    texture[:, 16:, 3] = 255
+    renderer.set_scene([RenderMesh(v, f, uvs=uv, faces_uv=f, texture=texture, material="hair", label=Label.HAIR)])
+    out = renderer.render(Camera.orbit(0.0, 0.0, radius=6.0))
+    q, h = RES // 2, int(1.0 * 2.1 * RES / 6.0 / 2)
+    assert out.alpha[q, q - h] == 0 and out.label[q, q - h] == 0
+    assert out.alpha[q, q + h] == 255 and out.label[q, q + h] == Label.HAIR
+    # hair is lit from both sides: its back is not the dark inside of a shell
+    back = renderer.render(Camera.orbit(180.0, 0.0, radius=6.0), outputs=("rgb",)).rgb
+    assert back[q, q - h].astype(int).sum() > 3 * 40  # the opaque half, seen from behind (mirrored)
