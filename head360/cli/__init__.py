@@ -4,6 +4,7 @@ module only when it runs, so ``python main.py --help`` stays fast."""
 
 # (module name, command name, one-line help) in the order `python main.py` lists them.
 COMMANDS: list[tuple[str, str, str]] = [
+    ("head360.cli.studio", "studio", "open the desktop studio (the default without a command)"),
     ("head360.cli.synth", "synth", "generate (or import) a multi-view full-head dataset"),
     ("head360.cli.blendshapes", "blendshapes", "list the 52 ARKit blendshape names"),
     ("head360.cli.render", "render", "render one image of a head from a checkpoint"),

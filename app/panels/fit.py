@@ -1,0 +1,215 @@
+"""Fit: a photo (dropped on the window or opened) -> photo fitting (head360.fit) in the background with
+progress and intermediate images -> the result becomes the current head. Save and load subject files
+(.h360). When this build has no photo fitting, the tab says so; dropping, opening and subject files work."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+
+from app.images import IMAGE_SUFFIXES, letterbox_rgba, read_image
+from app.panels import Panel
+
+PHOTO = 240
+PHOTO_SHOWN = 196
+
+
+def fitting_available() -> bool:
+    """Whether this installation has photo fitting (the ``head360.fit`` package)."""
+    try:
+        return importlib.util.find_spec("head360.fit") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class FitPanel(Panel):
+    title = "Fit"
+
+    def __init__(self, studio) -> None:
+        super().__init__(studio)
+        self.photo_path: Path | None = None
+        self.photo: np.ndarray | None = None
+        self.job = None
+        self._shown_image_id = None
+        self.available = fitting_available()
+
+    def build(self, parent) -> None:
+        with dpg.texture_registry():
+            dpg.add_dynamic_texture(PHOTO, PHOTO, np.full(PHOTO * PHOTO * 4, 0.12, np.float32), tag="fit_photo_texture")
+            dpg.add_dynamic_texture(
+                PHOTO, PHOTO, np.full(PHOTO * PHOTO * 4, 0.12, np.float32), tag="fit_progress_texture"
+            )
+        with dpg.group(parent=parent):
+            if self.available:
+                dpg.add_text("Drop a portrait photo on the window, or open one.", tag="fit_intro", wrap=420)
+            else:
+                dpg.add_text(
+                    "Photo fitting is not part of this build (the head360.fit package is missing), so the Fit "
+                    "button is off. Dropping or opening a photo shows it here; subject files load and save.",
+                    tag="fit_intro",
+                    wrap=420,
+                    color=(255, 170, 60),
+                )
+            with dpg.group(horizontal=True):
+                dpg.add_button(
+                    label="Open photo...", tag="fit_open", callback=lambda: dpg.show_item("fit_photo_dialog")
+                )
+                dpg.add_button(label="Fit", tag="fit_start", enabled=False, callback=self._on_fit)
+                dpg.add_button(label="Cancel", tag="fit_cancel", show=False, callback=self._on_cancel)
+            dpg.add_input_int(
+                label="steps",
+                default_value=300,
+                min_value=10,
+                max_value=5000,
+                min_clamped=True,
+                max_clamped=True,
+                width=140,
+                tag="fit_steps",
+            )
+            dpg.add_text("", tag="fit_photo_name", wrap=420)
+            with dpg.group(horizontal=True):
+                with dpg.group():
+                    dpg.add_text("Photo")
+                    dpg.add_image("fit_photo_texture", width=PHOTO_SHOWN, height=PHOTO_SHOWN, tag="fit_photo_image")
+                with dpg.group():
+                    dpg.add_text("Fitting")
+                    dpg.add_image(
+                        "fit_progress_texture", width=PHOTO_SHOWN, height=PHOTO_SHOWN, tag="fit_progress_image"
+                    )
+            dpg.add_progress_bar(default_value=0.0, width=-1, tag="fit_progress", overlay="")
+            dpg.add_text("", tag="fit_message", wrap=420)
+            dpg.add_separator()
+            dpg.add_text("Subject files (.h360: codes, hairstyle, expression, fitted texture)")
+            with dpg.group(horizontal=True):
+                dpg.add_button(
+                    label="Save current head...",
+                    tag="subject_save",
+                    callback=lambda: dpg.show_item("subject_save_dialog"),
+                )
+                dpg.add_button(
+                    label="Load...", tag="subject_load", callback=lambda: dpg.show_item("subject_load_dialog")
+                )
+            dpg.add_text("", tag="subject_message", wrap=420)
+        with dpg.file_dialog(show=False, tag="fit_photo_dialog", width=620, height=400, callback=self._on_photo_dialog):
+            dpg.add_file_extension("Images (*.png *.jpg *.jpeg *.webp *.bmp){.png,.jpg,.jpeg,.webp,.bmp}")
+            dpg.add_file_extension(".*")
+        with dpg.file_dialog(
+            show=False, tag="subject_save_dialog", width=620, height=400, callback=self._on_save_dialog
+        ):
+            dpg.add_file_extension(".h360")
+        with dpg.file_dialog(
+            show=False, tag="subject_load_dialog", width=620, height=400, callback=self._on_load_dialog
+        ):
+            dpg.add_file_extension(".h360")
+
+    # --- photo --------------------------------------------------------------------------------
+    def set_photo(self, path: str | Path) -> None:
+        """Show a photo (from a drop or the dialog) and make it the one to fit."""
+        path = Path(path)
+        image = read_image(path)
+        self.photo_path, self.photo = path, image
+        dpg.set_value("fit_photo_texture", letterbox_rgba(image, PHOTO))
+        dpg.set_value("fit_photo_name", f"{path.name}  ({image.shape[1]}x{image.shape[0]})")
+        dpg.configure_item("fit_start", enabled=self.available)
+        self.studio.show_tab("Fit")
+        self.studio.set_status(
+            f"photo {path.name} ready" + ("" if self.available else " (photo fitting is not in this build)")
+        )
+
+    def _on_photo_dialog(self, sender, data) -> None:
+        path = data.get("file_path_name")
+        if path:
+            self.studio.open_path(path)
+
+    # --- fitting ------------------------------------------------------------------------------
+    def _on_fit(self) -> None:
+        if not self.available or self.photo_path is None:
+            return
+        if self.job is not None and not self.job.done:
+            return
+        from head360.fit import fit_photo
+
+        checkpoint = self.studio.model.checkpoint
+        photo = self.photo_path
+        steps = int(dpg.get_value("fit_steps"))
+
+        def work(job):
+            def progress(step, total, loss=None, image=None):
+                text = f"step {step}/{total}" + (f", loss {float(loss):.4f}" if loss is not None else "")
+                job.report(step / max(total, 1), text, image=_as_uint8_image(image))
+
+            return fit_photo(photo, checkpoint, steps=steps, progress=progress)
+
+        self.job = self.studio.jobs.start("photo fit", work, on_done=self._fit_done, on_error=self._fit_failed)
+        dpg.configure_item("fit_cancel", show=True)
+        dpg.set_value("fit_message", "fitting...")
+
+    def _fit_done(self, job) -> None:
+        dpg.configure_item("fit_cancel", show=False)
+        subject = getattr(job.result, "subject", job.result)
+        self.studio.set_head(subject, base=True, subject_index=None)
+        dpg.set_value("fit_message", f"fitted in {job.elapsed:.0f} s: the result is the current head (save it below)")
+        self.studio.set_status(f"photo fit finished: {self.photo_path.name if self.photo_path else ''}")
+
+    def _fit_failed(self, job) -> None:
+        dpg.configure_item("fit_cancel", show=False)
+        dpg.set_value("fit_message", f"fitting failed: {job.error}")
+        self.studio.set_status(f"photo fit failed: {job.error}", error=True)
+
+    def _on_cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def update(self) -> None:
+        job = self.job
+        if job is None:
+            return
+        dpg.set_value("fit_progress", job.fraction or 0.0)
+        dpg.configure_item("fit_progress", overlay=job.message)
+        if job.image is not None and id(job.image) != self._shown_image_id:
+            self._shown_image_id = id(job.image)
+            dpg.set_value("fit_progress_texture", letterbox_rgba(job.image, PHOTO))
+
+    # --- subject files ------------------------------------------------------------------------
+    def _on_save_dialog(self, sender, data) -> None:
+        path = data.get("file_path_name")
+        if path:
+            self.save_subject(path)
+
+    def _on_load_dialog(self, sender, data) -> None:
+        path = data.get("file_path_name")
+        if path:
+            self.studio.open_path(path)
+
+    def save_subject(self, path: str | Path) -> Path:
+        from head360.model.checkpoint import SUBJECT_SUFFIX
+
+        path = Path(path)
+        if path.suffix != SUBJECT_SUFFIX:
+            path = path.with_suffix(SUBJECT_SUFFIX)
+        self.studio.current_subject().save(path)
+        dpg.set_value("subject_message", f"saved {path}")
+        self.studio.set_status(f"saved subject {path}")
+        return path
+
+    def photo_suffix_ok(self, path: Path) -> bool:
+        return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _as_uint8_image(image) -> np.ndarray | None:
+    """An intermediate image from the fitter (uint8 / float [H, W, 3], or a torch [3, H, W] tensor)."""
+    if image is None:
+        return None
+    if hasattr(image, "detach"):
+        image = image.detach().float().cpu().numpy()
+        if image.ndim == 4:
+            image = image[0]
+        if image.ndim == 3 and image.shape[0] in (1, 3):
+            image = image.transpose(1, 2, 0)
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return image

@@ -1,0 +1,130 @@
+"""Hair: the model's hairstyles by name with thumbnails (rendered once, in the render worker while it is
+idle), swapping the hair planes live, and hair off (the bald head planes alone)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+
+from app.panels import Panel
+from head360.cameras import Camera
+
+THUMB = 96
+COLUMNS = 3
+
+
+class HairPanel(Panel):
+    title = "Hair"
+
+    def __init__(self, studio) -> None:
+        super().__init__(studio)
+        self._textures: list[int] = []  # never deleted (DearPyGui crashes on deleting a texture in use)
+        self._styles: list[str | None] = []
+        self._ready: dict[int, np.ndarray] = {}
+        self.thumbnails_done = 0
+
+    def build(self, parent) -> None:
+        with dpg.group(parent=parent):
+            dpg.add_checkbox(label="Show hair", default_value=True, tag="hair_on", callback=self._on_hair_on)
+            dpg.add_text("", tag="hair_current")
+            dpg.add_text("", tag="hair_thumb_status", color=(150, 150, 150))
+            dpg.add_group(tag="hair_grid")
+
+    def _texture(self, i: int) -> int:
+        while len(self._textures) <= i:
+            with dpg.texture_registry():
+                self._textures.append(
+                    dpg.add_dynamic_texture(THUMB, THUMB, np.full(THUMB * THUMB * 4, 0.2, np.float32))
+                )
+        return self._textures[i]
+
+    def on_model_changed(self) -> None:
+        g = self.studio.generator
+        self._styles = [None, *g.hairstyles]
+        self._ready.clear()
+        self.thumbnails_done = 0
+        dpg.delete_item("hair_grid", children_only=True)
+        row = None
+        for i, style in enumerate(self._styles):
+            if i % COLUMNS == 0:
+                row = dpg.add_group(horizontal=True, parent="hair_grid")
+            tex = self._texture(i)
+            dpg.set_value(tex, np.full(THUMB * THUMB * 4, 0.2, np.float32))
+            with dpg.group(parent=row):
+                dpg.add_image_button(
+                    tex, width=THUMB, height=THUMB, tag=f"hair_button_{i}", callback=self._on_pick, user_data=style
+                )
+                dpg.add_text(style or "none (bald)", tag=f"hair_label_{i}")
+        self.schedule_thumbnails()
+
+    def on_head_changed(self) -> None:
+        self._show_current()
+
+    def _show_current(self) -> None:
+        head = self.studio.head
+        dpg.set_value("hair_current", f"Hairstyle: {head.hairstyle or 'none (bald)'}")
+        dpg.set_value("hair_on", self.studio.hair_on)
+        for i, style in enumerate(self._styles):
+            if dpg.does_item_exist(f"hair_label_{i}"):
+                mark = "> " if style == head.hairstyle else ""
+                dpg.set_value(f"hair_label_{i}", f"{mark}{style or 'none (bald)'}")
+
+    def schedule_thumbnails(self) -> None:
+        """Render each hairstyle on the current head, front three-quarter view, in the worker's idle time."""
+        s = self.studio
+        s.worker.cancel_idle_tasks("hair-thumb")
+        model = s.model
+        head = dataclasses.replace(
+            s.head, blend_weights=np.zeros_like(s.head.blend_weights), head_planes=None, hair_planes=None
+        )
+        g = model.generator
+        quality = "preview" if "preview" in g.config.renderer.qualities else "full"
+        label = Camera.orbit(35.0, 10.0).label()
+        dpg.set_value("hair_thumb_status", f"Rendering thumbnails 0/{len(self._styles)} in the background...")
+
+        def make(i: int, style):
+            def task() -> None:
+                import torch
+
+                from head360.export.render import visualise
+                from head360.model.checkpoint import subject_planes
+
+                if s.model is not model:  # another checkpoint was loaded meanwhile
+                    return
+                planes = subject_planes(g, head, head.blend_weights, style)
+                cam = torch.tensor([label], dtype=torch.float32, device=g.device)
+                out = g.render(planes, cam, quality=quality, hair=style is not None)
+                self._ready[i] = visualise(out, "rgb", resolution=THUMB)
+
+            return task
+
+        for i, style in enumerate(self._styles):
+            s.worker.add_idle_task(f"hair-thumb-{i}", make(i, style))
+
+    def update(self) -> None:
+        if not self._ready:
+            return
+        from app.render_worker import to_display_rgba
+
+        for i in list(self._ready):
+            image = self._ready.pop(i)
+            if i < len(self._styles):
+                dpg.set_value(self._texture(i), to_display_rgba(image, THUMB))
+                self.thumbnails_done += 1
+        total = len(self._styles)
+        done = min(self.thumbnails_done, total)
+        dpg.set_value(
+            "hair_thumb_status",
+            "Click a hairstyle to swap the hair planes."
+            if done >= total
+            else f"Rendering thumbnails {done}/{total} in the background...",
+        )
+
+    def _on_pick(self, sender, app_data, style) -> None:
+        self.studio.set_hairstyle(style)
+        self._show_current()
+
+    def _on_hair_on(self, sender, value) -> None:
+        self.studio.set_hair_on(bool(value))

@@ -1,0 +1,391 @@
+"""Train: choose (or generate with the data factory) a dataset, a preset and stages; start, stop and resume
+`python main.py train` as a subprocess; follow RUN/log.jsonl live (loss curves, step, speed), show the
+latest sample grid from RUN/samples/, and load the resulting checkpoint into the viewport."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+
+from app.images import letterbox_rgba, read_image
+from app.panels import Panel
+
+MAIN_PY = Path(__file__).resolve().parents[2] / "main.py"
+SAMPLE = 320
+STAGES = ("all", "1", "2", "3")
+PRESETS = ("tiny", "demo", "paper")
+SKIP_KEYS = {"step", "stage", "time", "event", "it_s", "it/s", "its", "elapsed", "lr", "epoch", "kimg", "message"}
+
+
+def command_available(name: str) -> bool:
+    from head360.cli import COMMANDS
+
+    return any(n == name for _, n, _ in COMMANDS)
+
+
+class CommandProcess:
+    """A `main.py` subprocess whose output lines are collected by a thread (the UI never blocks on it)."""
+
+    def __init__(self, args: list[str], cwd: Path | None = None) -> None:
+        self.args = [sys.executable, str(MAIN_PY), *args]
+        self.lines: deque[str] = deque(maxlen=400)
+        self.proc = subprocess.Popen(
+            self.args,
+            cwd=str(cwd or MAIN_PY.parent),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        buf = ""
+        while True:
+            chunk = self.proc.stdout.read(1)
+            if not chunk:
+                break
+            if chunk in "\r\n":  # tqdm redraws its bar with carriage returns
+                if buf.strip():
+                    self.lines.append(buf.strip())
+                buf = ""
+            else:
+                buf += chunk
+        if buf.strip():
+            self.lines.append(buf.strip())
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.poll()
+
+    def last_line(self) -> str:
+        return self.lines[-1] if self.lines else ""
+
+    def interrupt(self) -> None:
+        """Ask it to stop the way Ctrl-C does (training saves a checkpoint first)."""
+        if self.running:
+            self.proc.send_signal(signal.SIGINT)
+
+    def kill(self) -> None:
+        if self.running:
+            self.proc.kill()
+
+
+class TrainingLog:
+    """Incremental reader of RUN/log.jsonl: one JSON object per line (step, stage, losses, speed, events)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._partial = ""
+        self.series: dict[str, tuple[list[float], list[float]]] = {}
+        self.last: dict = {}
+        self.events: list[str] = []
+
+    def poll(self) -> bool:
+        """Read what was appended since the last call; True when something new arrived."""
+        if not self.path.is_file():
+            return False
+        with open(self.path, encoding="utf-8") as fh:
+            fh.seek(self._offset)
+            text = fh.read()
+            self._offset = fh.tell()
+        if not text:
+            return False
+        text = self._partial + text
+        lines = text.split("\n")
+        self._partial = lines.pop()  # an unfinished last line waits for the rest
+        for line in lines:
+            line = line.strip()
+            if line:
+                try:
+                    self._add(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return True
+
+    def _add(self, record: dict) -> None:
+        if "event" in record:
+            self.events.append(f"step {record.get('step', '?')}: {record['event']}")
+        step = record.get("step")
+        if not isinstance(step, int | float):
+            return
+        losses = record.get("losses")
+        values = losses if isinstance(losses, dict) else {k: v for k, v in record.items() if k not in SKIP_KEYS}
+        for key, value in values.items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                xs, ys = self.series.setdefault(str(key), ([], []))
+                xs.append(float(step))
+                ys.append(float(value))
+        self.last = record
+
+
+def newest(folder: Path, pattern: str) -> Path | None:
+    files = [p for p in folder.glob(pattern) if p.is_file()] if folder.is_dir() else []
+    return max(files, key=lambda p: p.stat().st_mtime) if files else None
+
+
+def latest_checkpoint(run: Path) -> Path | None:
+    """The newest generator checkpoint written under a run folder (training states are skipped)."""
+    from head360.assets import is_checkpoint_file
+
+    files = sorted(
+        (p for p in run.rglob("*.safetensors") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    return next((p for p in files if is_checkpoint_file(p)), None)
+
+
+class TrainPanel(Panel):
+    title = "Train"
+
+    def __init__(self, studio) -> None:
+        super().__init__(studio)
+        self.process: CommandProcess | None = None
+        self.synth: CommandProcess | None = None
+        self.log: TrainingLog | None = None
+        self._next_poll = 0.0
+        self._sample_shown: tuple | None = None
+        self.available = command_available("train")
+
+    def build(self, parent) -> None:
+        out = self.studio.options.export_dir.parent
+        with dpg.texture_registry():
+            dpg.add_dynamic_texture(
+                SAMPLE, SAMPLE, np.full(SAMPLE * SAMPLE * 4, 0.12, np.float32), tag="train_sample_texture"
+            )
+        with dpg.group(parent=parent):
+            if not self.available:
+                dpg.add_text(
+                    "The `train` command is not part of this build yet: starting a run is off. Following an "
+                    "existing run folder (curves, samples, checkpoint) works.",
+                    wrap=420,
+                    color=(255, 170, 60),
+                    tag="train_unavailable",
+                )
+            dpg.add_text("Dataset folder")
+            with dpg.group(horizontal=True):
+                dpg.add_input_text(default_value=str(out / "dataset"), width=300, tag="train_data")
+                dpg.add_button(label="Choose...", callback=lambda: dpg.show_item("train_data_dialog"))
+            with dpg.group(horizontal=True):
+                dpg.add_button(label="Generate with the factory", tag="train_synth", callback=self._on_synth)
+                dpg.add_input_int(
+                    label="subjects",
+                    default_value=8,
+                    min_value=1,
+                    max_value=10000,
+                    min_clamped=True,
+                    width=90,
+                    tag="train_synth_subjects",
+                )
+            dpg.add_text("", tag="train_synth_status", wrap=420, color=(150, 150, 150))
+            dpg.add_separator()
+            with dpg.group(horizontal=True):
+                dpg.add_combo(PRESETS, default_value="tiny", width=70, tag="train_preset", label="preset")
+                dpg.add_combo(STAGES, default_value="all", width=50, tag="train_stage", label="stage")
+                dpg.add_combo(("cpu", "cuda"), default_value="cpu", width=60, tag="train_device", label="device")
+            with dpg.group(horizontal=True):
+                dpg.add_input_int(
+                    label="steps (0: preset)",
+                    default_value=0,
+                    min_value=0,
+                    min_clamped=True,
+                    width=90,
+                    tag="train_steps",
+                )
+                dpg.add_input_float(
+                    label="max min",
+                    default_value=0.0,
+                    min_value=0.0,
+                    min_clamped=True,
+                    width=80,
+                    format="%.0f",
+                    tag="train_minutes",
+                )
+            dpg.add_text("Run folder")
+            with dpg.group(horizontal=True):
+                dpg.add_input_text(default_value=str(out / "runs" / "studio"), width=300, tag="train_run")
+                dpg.add_button(label="Follow", tag="train_follow", callback=self._on_follow)
+            with dpg.group(horizontal=True):
+                dpg.add_button(
+                    label="Start", tag="train_start", enabled=self.available, callback=self._on_start, user_data=False
+                )
+                dpg.add_button(
+                    label="Resume", tag="train_resume", enabled=self.available, callback=self._on_start, user_data=True
+                )
+                dpg.add_button(label="Stop", tag="train_stop", enabled=False, callback=self._on_stop)
+                dpg.add_button(label="Load checkpoint into viewport", tag="train_load", callback=self._on_load)
+            dpg.add_text("", tag="train_status", wrap=420)
+            with dpg.plot(label="Losses", height=190, width=-1, tag="train_plot"):
+                dpg.add_plot_legend()
+                dpg.add_plot_axis(dpg.mvXAxis, label="step", tag="train_x")
+                dpg.add_plot_axis(dpg.mvYAxis, label="loss", tag="train_y")
+            dpg.add_text("Latest samples", tag="train_sample_label")
+            dpg.add_image("train_sample_texture", width=SAMPLE, height=SAMPLE, tag="train_sample_image")
+        dpg.add_file_dialog(
+            directory_selector=True,
+            show=False,
+            tag="train_data_dialog",
+            width=620,
+            height=400,
+            callback=lambda s, data: dpg.set_value("train_data", data["file_path_name"]),
+        )
+
+    # --- actions ------------------------------------------------------------------------------
+    def _on_synth(self) -> None:
+        if self.synth is not None and self.synth.running:
+            self.studio.set_status("the factory is already generating a dataset", error=True)
+            return
+        data = Path(dpg.get_value("train_data")).expanduser()
+        args = ["synth", "--out", str(data), "--preset", dpg.get_value("train_preset")]
+        args += ["--subjects", str(int(dpg.get_value("train_synth_subjects")))]
+        self.synth = CommandProcess(args)
+        self.studio.set_status(f"generating a dataset in {data}")
+
+    def _on_start(self, sender, app_data, resume: bool) -> None:
+        if self.process is not None and self.process.running:
+            self.studio.set_status("a training run is already going: stop it first", error=True)
+            return
+        run = Path(dpg.get_value("train_run")).expanduser()
+        args = [
+            "train",
+            "--data",
+            str(Path(dpg.get_value("train_data")).expanduser()),
+            "--preset",
+            dpg.get_value("train_preset"),
+            "--stage",
+            dpg.get_value("train_stage"),
+            "--out",
+            str(run),
+            "--device",
+            dpg.get_value("train_device"),
+        ]
+        if int(dpg.get_value("train_steps")) > 0:
+            args += ["--steps", str(int(dpg.get_value("train_steps")))]
+        if float(dpg.get_value("train_minutes")) > 0:
+            args += ["--max-minutes", f"{float(dpg.get_value('train_minutes')):g}"]
+        if resume:
+            args.append("--resume")
+        self.process = CommandProcess(args)
+        self.follow(run)
+        dpg.configure_item("train_stop", enabled=True)
+        self.studio.set_status(("resumed" if resume else "started") + f" training into {run}")
+
+    def _on_stop(self) -> None:
+        if self.process is not None and self.process.running:
+            self.process.interrupt()
+            self.studio.set_status("stopping training (it saves a checkpoint first)...")
+
+    def _on_follow(self) -> None:
+        self.follow(Path(dpg.get_value("train_run")).expanduser())
+
+    def follow(self, run: Path) -> None:
+        """Show the curves and samples of a run folder (written by a run started here or elsewhere)."""
+        self.log = TrainingLog(run / "log.jsonl")
+        self._sample_shown = None
+        dpg.delete_item("train_y", children_only=True)
+        self._next_poll = 0.0
+
+    def _on_load(self) -> None:
+        run = Path(dpg.get_value("train_run")).expanduser()
+        path = latest_checkpoint(run) if run.is_dir() else None
+        if path is None:
+            self.studio.set_status(f"no checkpoint in {run} yet", error=True)
+            return
+        self.studio.load_checkpoint(path)
+
+    # --- per frame ----------------------------------------------------------------------------
+    def update(self) -> None:
+        now = time.perf_counter()
+        if now < self._next_poll:
+            return
+        self._next_poll = now + 0.5
+        if self.synth is not None:
+            if self.synth.running:
+                dpg.set_value("train_synth_status", f"factory: {self.synth.last_line()[-200:]}")
+            else:
+                code = self.synth.returncode
+                dpg.set_value(
+                    "train_synth_status",
+                    "dataset ready" if code == 0 else f"factory failed (exit {code}): {self.synth.last_line()[-300:]}",
+                )
+                if code != 0:
+                    self.studio.set_status(f"dataset generation failed: {self.synth.last_line()[-200:]}", error=True)
+                else:
+                    self.studio.set_status("dataset ready")
+                self.synth = None
+        status = ""
+        if self.process is not None:
+            if self.process.running:
+                status = f"training: {self.process.last_line()[-160:]}"
+            else:
+                code = self.process.returncode
+                status = (
+                    "training finished"
+                    if code == 0
+                    else f"training stopped (exit {code}): {self.process.last_line()[-300:]}"
+                )
+                dpg.configure_item("train_stop", enabled=False)
+                if code != 0 and code != -signal.SIGINT and code != 130:
+                    self.studio.set_status(status, error=True)
+                self.process = None
+                self._last_status = status
+        elif getattr(self, "_last_status", ""):
+            status = self._last_status
+        if self.log is not None and self.log.poll():
+            self._plot()
+        if self.log is not None and self.log.last:
+            last = self.log.last
+            extra = f"step {last.get('step')}" + (f", stage {last['stage']}" if "stage" in last else "")
+            speed = next((last[k] for k in ("it_s", "it/s", "its") if k in last), None)
+            if isinstance(speed, int | float):
+                extra += f", {speed:.2f} it/s"
+            status = f"{status}\n{extra}" if status else extra
+        dpg.set_value("train_status", status)
+        if self.log is not None:
+            sample = newest(self.log.path.parent / "samples", "*.png")
+            if sample is not None:
+                key = (sample, sample.stat().st_mtime)
+                if key != self._sample_shown:
+                    self._sample_shown = key
+                    try:
+                        dpg.set_value("train_sample_texture", letterbox_rgba(read_image(sample), SAMPLE))
+                        dpg.set_value("train_sample_label", f"Latest samples: {sample.name}")
+                    except Exception:  # a sample still being written: next poll
+                        self._sample_shown = None
+
+    def _plot(self) -> None:
+        for key, (xs, ys) in self.log.series.items():
+            tag = f"train_series_{key}"
+            if dpg.does_item_exist(tag):
+                dpg.set_value(tag, [xs, ys])
+            else:
+                dpg.add_line_series(xs, ys, label=key, parent="train_y", tag=tag)
+        dpg.fit_axis_data("train_x")
+        dpg.fit_axis_data("train_y")
+
+    def shutdown(self) -> None:
+        """The studio closes: stop a run cleanly (it saves), kill a dataset generation."""
+        if self.process is not None and self.process.running:
+            self.process.interrupt()
+            try:
+                self.process.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self.synth is not None:
+            self.synth.kill()
