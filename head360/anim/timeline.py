@@ -400,6 +400,27 @@ class Timeline:
             return _pose_path(times_k, cams, t, self._period)
         return _orbit_path(times_k, cams, t, self._period)
 
+    def orbit_at(self, times) -> np.ndarray | None:
+        """Orbit parameters [N, 7] (yaw, pitch, radius, target x, y, z, focal) of the camera at times
+        [N] for a viewer that drives an orbit camera; None if no key sets a camera. Pose keys are
+        reduced to the orbit around the origin that passes through the camera (their roll is lost)."""
+        t = np.atleast_1d(np.asarray(times, np.float64))
+        keys = [k for k in self._keys if k.camera is not None]
+        if not keys:
+            return None
+        times_k = np.array([k.time for k in keys], np.float64)
+        cams = [k.camera for k in keys]
+        if not any(c.is_pose for c in cams):
+            return _orbit_values(times_k, cams, t, self._period)
+        out = []
+        for c in _pose_path(times_k, cams, t, self._period):
+            p = c.position
+            r = float(np.linalg.norm(p))
+            yaw = math.degrees(math.atan2(p[0], p[2]))
+            pitch = math.degrees(math.asin(max(-1.0, min(1.0, p[1] / max(r, 1e-9)))))
+            out.append([yaw, pitch, r, 0.0, 0.0, 0.0, c.focal])
+        return np.array(out)
+
     def evaluate(self, time: float) -> FrameState:
         """The state of every channel at ``time`` seconds."""
         t = np.array([float(time)])
@@ -494,9 +515,20 @@ class Timeline:
 
     # --- conversions -------------------------------------------------------------------------
     @staticmethod
-    def from_track(track, name: str = "", loop: bool = False, every: int = 1) -> Timeline:
-        """A timeline with a weight key on every ``every``-th frame of a :class:`WeightTrack`
-        (video-driven or imported ARKit data), played at the track's fps."""
+    def from_track(
+        track,
+        name: str = "",
+        loop: bool = False,
+        every: int = 1,
+        head_pose: bool = True,
+        camera: CameraKey | None = None,
+    ) -> Timeline:
+        """A timeline with a key on every ``every``-th frame of a :class:`WeightTrack` (video-driven
+        or imported ARKit data), played at the track's fps: the weights, and with ``head_pose`` (when
+        the track has head rotation) a full-pose camera key that shows the head turned as recorded,
+        seen from ``camera`` (default: the front rig camera)."""
+        from head360.anim.render import camera_with_head_pose
+
         if len(track) == 0:
             raise Head360Error("the weight track has no frames")
         times = track.times - track.times[0]
@@ -507,13 +539,20 @@ class Timeline:
         idx = list(range(0, len(track), max(1, every)))
         if idx[-1] != len(track) - 1:
             idx.append(len(track) - 1)
+        base = (camera or CameraKey()).validate()
+        use_pose = head_pose and track.head_rotation is not None
         for i in idx:
-            tl._keys.append(Keyframe(float(times[i]), weights=np.clip(track.weights[i], 0, 1).astype(np.float32)))
+            key = Keyframe(float(times[i]), weights=np.clip(track.weights[i], 0, 1).astype(np.float32))
+            if use_pose:
+                cam = camera_with_head_pose(base.camera(), track.head_rotation[i])
+                key.camera = CameraKey(cam2world=cam.cam2world, focal=cam.focal)
+            tl._keys.append(key)
         tl._cache.clear()
         return tl
 
 
-def _orbit_path(times: np.ndarray, cams: list[CameraKey], t: np.ndarray, period: float | None) -> list[Camera]:
+def _orbit_values(times: np.ndarray, cams: list[CameraKey], t: np.ndarray, period: float | None) -> np.ndarray:
+    """[N, 7]: yaw (continuous, degrees), pitch, radius, target x, y, z, focal at times t."""
     yaw = interp.unwrap_yaw([c.yaw for c in cams], [c.turns for c in cams])
     closure = None
     if period is not None:
@@ -533,7 +572,14 @@ def _orbit_path(times: np.ndarray, cams: list[CameraKey], t: np.ndarray, period:
         axis=1,
     )
     v = interp.sample(times, values, t, "catmull-rom", period, closure)
-    return [Camera.orbit(r[0], r[1], math.exp(r[2]), (r[3], r[4], r[5]), math.exp(r[6])) for r in v]
+    v[:, 2] = np.exp(v[:, 2])
+    v[:, 6] = np.exp(v[:, 6])
+    return v
+
+
+def _orbit_path(times: np.ndarray, cams: list[CameraKey], t: np.ndarray, period: float | None) -> list[Camera]:
+    v = _orbit_values(times, cams, t, period)
+    return [Camera.orbit(r[0], r[1], r[2], (r[3], r[4], r[5]), r[6]) for r in v]
 
 
 def _pose_path(times: np.ndarray, cams: list[CameraKey], t: np.ndarray, period: float | None) -> list[Camera]:

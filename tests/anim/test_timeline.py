@@ -224,3 +224,29 @@ def test_a_looping_360_path_of_full_pose_keys_is_smooth():
     assert np.abs(np.diff(ang)).max() < 0.02 * ang.mean()
     step = np.linalg.norm(np.diff(pos, axis=0), axis=1)
     assert step.max() < 1.5 * step.mean() and np.abs(np.diff(step)).max() < 0.02 * step.mean()
+
+
+def test_from_track_keys_weights_and_head_motion():
+    from head360.anim.arkit_io import WeightTrack
+
+    w = np.zeros((5, 52), np.float32)
+    w[:, JAW] = [0, 0.5, 1, 0.5, 0]
+    rot = np.zeros((5, 3), np.float32)
+    rot[:, 0] = [0, 10, 20, 10, 0]  # the head turns to its left and back
+    tl = Timeline.from_track(WeightTrack.from_frames(w, fps=10, head_rotation=rot))
+    assert tl.duration == pytest.approx(0.4) and len(tl.keys) == 5 and not tl.loop
+    assert tl.weights_at([0.2])[0, JAW] == pytest.approx(1.0)
+    yaw = tl.orbit_at([0.0, 0.2])[:, 0]
+    assert yaw[0] == pytest.approx(0.0, abs=1e-6) and yaw[1] == pytest.approx(-20.0, abs=1e-4)
+    still = Timeline.from_track(WeightTrack.from_frames(w, fps=10, head_rotation=rot), head_pose=False)
+    assert still.orbit_at(0) is None
+
+
+def test_orbit_at_matches_the_cameras():
+    tl = Timeline(duration=2.0, loop=True)
+    tl.add(Keyframe(0.0, camera=CameraKey(yaw=300, pitch=10, radius=6)))
+    tl.add(Keyframe(1.0, camera=CameraKey(yaw=60, pitch=-10, radius=8)))
+    t = np.linspace(0, 2, 9)
+    params = tl.orbit_at(t)
+    for p, cam in zip(params, tl.cameras_at(t), strict=True):
+        np.testing.assert_allclose(Camera.orbit(p[0], p[1], p[2], p[3:6], p[6]).cam2world, cam.cam2world, atol=1e-9)
