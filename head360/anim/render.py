@@ -117,14 +117,19 @@ def track_states(track: WeightTrack, config: AnimationRenderConfig | None = None
     return states
 
 
-def timeline_states(timeline: Timeline, config: AnimationRenderConfig | None = None) -> list[FrameState]:
-    """Frame states of one play-through of a timeline at ``config.fps`` (default: the timeline's)."""
+def timeline_states(
+    timeline: Timeline, config: AnimationRenderConfig | None = None, camera: Camera | None = None
+) -> list[FrameState]:
+    """Frame states of one play-through of a timeline at ``config.fps`` (default: the timeline's).
+    ``camera``: the view to use when no key sets a camera (default: the front rig camera)."""
     cfg = (config or AnimationRenderConfig()).validate()
     fps = cfg.fps or timeline.fps
     tl = replace(timeline, fps=fps, _keys=list(timeline.keys)) if fps != timeline.fps else timeline
     if tl.frame_count > cfg.max_frames:
         raise Head360Error(f"the animation would have {tl.frame_count} frames (more than {cfg.max_frames})")
     states = tl.evaluate_frames()
+    if camera is not None and "camera" not in tl.keyed_channels():
+        states = [replace(s, camera=camera) for s in states]
     if cfg.orbit:
         n = len(states)
         turn = 360.0 * cfg.orbit_turns
