@@ -172,6 +172,7 @@ class TimelinePanel(Panel):
         dpg.configure_item("tl_keys", items=items)
         if self.selected is not None and self.selected < len(items):
             dpg.set_value("tl_keys", items[self.selected])
+            dpg.set_value("tl_move_time", tl.keys[self.selected].time)
         else:
             self.selected = None
         self._show_time()
