@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", required=True, help="weights.json | weights.csv (ARKit data) or anim.mp4 | anim.gif (video)"
     )
-    parser.add_argument("--checkpoint", default=None, help="model checkpoint (.safetensors), needed for video output")
+    parser.add_argument(
+        "--checkpoint", default=None, help="model checkpoint (.safetensors) for video output; default: the bundled demo"
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--subject", default=None, help="index into the checkpoint's subjects (default 0) or a .h360")
     hair = parser.add_mutually_exclusive_group()
@@ -122,9 +124,16 @@ def _load_checkpoint(args):
     from head360.errors import Head360Error
     from head360.model.checkpoint import load_checkpoint, resolve_subject
 
-    if args.checkpoint is None:
-        raise Head360Error("rendering a video needs --checkpoint MODEL.safetensors (a trained or untrained checkpoint)")
-    ckpt = load_checkpoint(args.checkpoint, device=resolve_device(args.device))
+    path = args.checkpoint
+    if path is None:
+        from head360.assets import ASSETS_DIR, bundled_checkpoint
+
+        path = bundled_checkpoint()
+        if path is None:
+            raise Head360Error(
+                f"rendering a video needs a model: pass --checkpoint C (no bundled demo model in '{ASSETS_DIR}')"
+            )
+    ckpt = load_checkpoint(path, device=resolve_device(args.device))
     ckpt.generator.quality(args.quality)
     subject = resolve_subject(ckpt, args.subject)
     if args.hairstyle is not None:

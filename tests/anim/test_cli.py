@@ -74,7 +74,7 @@ def test_render_and_bake_a_timeline(tiny_checkpoint, tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--weights", "{d}/w.json", "--out", "{d}/a.mp4"], "needs --checkpoint"),
+        (["--weights", "{d}/w.json", "--out", "{d}/a.mp4", "--checkpoint", "{d}/none.safetensors"], "not found"),
         (["--weights", "{d}/w.json", "--out", "{d}/a.avi"], "must end in"),
         (["--weights", "{d}/missing.csv", "--out", "{d}/w.json"], "not found"),
         (["--weights", "{d}/bad.csv", "--out", "{d}/w.json"], "not a Live Link Face CSV"),
