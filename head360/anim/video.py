@@ -7,11 +7,13 @@ Pipeline (offline, whole clip):
    per-frame durations);
 2. mediapipe's face mesh in tracking mode gives 478 landmarks per frame
    (:class:`head360.fit.landmarks.LandmarkDetector`);
-3. the shape code (identity) and focal length are solved ONCE, on a few frames spread over the clip
-   (full :class:`head360.fit.meshfit.MeshFitter` fits, shape codes averaged);
-4. every frame is then fitted with that shape held fixed, warm-started from the previous frame and
-   pulled towards its weights (the tracking preset: a temporal prior);
-5. a zero-phase Gaussian filter over time (``smoothing`` seconds, 25 ms by default) removes the
+3. one joint solve over the whole clip (:func:`track_performance`, the landmark table of
+   :func:`head360.fit.meshfit.landmark_table`): ONE shape code shared by every frame (or a fixed one),
+   per frame 52 weights in [0, 1] and a head pose, each pose started from OpenCV's PnP; priors on the
+   shape, on small / sparse weights, and on the frame-to-frame change of weights and pose (temporal
+   smoothing inside the solve). One batched solve for all frames is far cheaper than a photo fit per
+   frame and lets neighbouring frames support each other;
+4. a zero-phase Gaussian filter over time (``smoothing`` seconds, 25 ms by default) removes the
    landmark jitter that is left; blinks (100-150 ms) survive it.
 
 Frames where no face is found hold the last pose (frames before the first face take the first found
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -120,11 +122,26 @@ def _open_ffmpeg(path: Path, max_frames: int | None):
 class CaptureConfig:
     """Settings of video-driven capture."""
 
-    shape_frames: int = 6
-    """Frames (spread over the clip) whose full fits are averaged into the one shape code."""
-    temporal_prior: float | None = None
-    """Pull of each frame's weights towards the previous frame's (None: the tracking preset's,
-    :data:`head360.fit.meshfit.TRACKING`)."""
+    shape_code: np.ndarray | None = None
+    """A fixed identity [50] (e.g. of a known head); None: solved from the clip, shared by all frames."""
+    focal_px: float | None = None
+    """The video camera's focal length in pixels; None: the one that puts the face at the rig's distance
+    (from landmarks alone focal length and distance are interchangeable; only perspective differs)."""
+    steps: int = 400
+    """Adam steps of the joint solve (all frames together)."""
+    shape_prior: float = 1.0
+    """Weight of ||s||^2 (the shape code is whitened: s ~ N(0, I))."""
+    weight_l1: float = 1.0
+    """Sparsity of the weights, per frame (sum of b)."""
+    weight_l2: float = 1.0
+    """Smallness of the weights, per frame (sum of b^2)."""
+    temporal_prior: float = 2.0
+    """Weight of the squared change of the weights from one frame to the next (per frame pair)."""
+    pose_temporal_prior: float = 2.0
+    """Weight of the squared frame-to-frame change of head rotation (in units of 0.05 rad) and position
+    (in units of 5% of the camera distance)."""
+    landmark_sigma: float = 0.01
+    """Expected landmark noise as a fraction of the face size (residuals are divided by it)."""
     smoothing: float = 0.025
     """Sigma in seconds of the zero-phase Gaussian filter on weights and head rotation (0: off)."""
     max_frames: int | None = None
@@ -219,8 +236,7 @@ def fit_landmarks(
     mesh: the :class:`head360.mesh.model.MeshModel` to fit (default: the project's; with a checkpoint
     pass its ``generator.mesh``); table: the landmark table (default: the mesh's best,
     :func:`head360.fit.meshfit.landmark_table`)."""
-    from head360.anim.render import head_rotation_angles
-    from head360.fit.meshfit import TRACKING, MeshFitter
+    from head360.fit.meshfit import landmark_table
 
     cfg = config or CaptureConfig()
     n = len(points)
@@ -236,33 +252,20 @@ def fit_landmarks(
         from head360.mesh.store import default_mesh_model
 
         mesh = default_mesh_model()
-
-    # the shape (and focal) once, from a few frames spread over the clip
-    fitter = MeshFitter(mesh, table)
+    table = landmark_table(mesh) if table is None else table
     with_face = np.flatnonzero(found)
-    spread = np.unique(np.linspace(0, len(with_face) - 1, min(cfg.shape_frames, len(with_face))).round())
-    pick = with_face[spread.astype(int)]
-    full = [fitter.fit(points[i], size) for i in pick]
-    shape = np.mean([f.shape_code for f in full], axis=0).astype(np.float32)
-    focal = float(np.median([f.focal_px for f in full]))
-
-    # every frame with shape and focal fixed, warm-started from (and pulled towards) the previous one
-    track_cfg = replace(TRACKING, fit_focal=False, fit_shape=False)
-    if cfg.temporal_prior is not None:
-        track_cfg = replace(track_cfg, temporal_prior=cfg.temporal_prior)
+    sol = track_performance(mesh, table, [points[i] for i in with_face], size, cfg, progress)
+    weights_f, rot_f, err_f = sol.weights, sol.rotation, sol.errors_px
     weights = np.zeros((n, NUM_BLENDSHAPES), np.float64)
     rotation = np.zeros((n, 3), np.float64)
     errors = np.full(n, np.nan)
-    prev = _with_shape_focal(full[0], shape, focal)  # pick[0] is the first frame with a face
-    for i in range(n):
+    errors[with_face] = err_f
+    j = 0
+    for i in range(n):  # frames without a face hold the last pose (before the first face: the first's)
         if found[i]:
-            prev = fitter.fit(points[i], size, config=track_cfg, init=prev, shape=shape)
-            errors[i] = prev.error_px
-        # no face: hold the last pose (before the first face: the first face's)
-        weights[i] = prev.blend_weights
-        rotation[i] = head_rotation_angles(_R0 @ prev.rotation)
-        if progress is not None:
-            progress("fit", i + 1, n)
+            j = int(np.searchsorted(with_face, i))
+        weights[i] = weights_f[j]
+        rotation[i] = rot_f[j]
 
     # zero-phase temporal filter (angles unwrapped first)
     t = np.arange(n) / fps if times is None else np.asarray(times, np.float64)[:n] - float(times[0])
@@ -274,7 +277,7 @@ def fit_landmarks(
     notes = []
     if found.sum() < n:
         notes.append(f"no face in frames: {_ranges(np.flatnonzero(~found))}")
-    return CaptureResult(track, shape, focal, errors, found, notes)
+    return CaptureResult(track, sol.shape_code, sol.focal_px, errors, found, notes)
 
 
 def capture_frames(
@@ -296,10 +299,6 @@ def capture_frames(
 _R0 = np.diag([1.0, -1.0, -1.0])
 """OpenCV camera looking at the face (+z of the head towards the camera, image y down): a fit's
 ``rotation`` is ``_R0 @ R_head`` for a head turned by ``R_head``, so ``R_head = _R0 @ rotation``."""
-
-
-def _with_shape_focal(fit, shape: np.ndarray, focal: float):
-    return replace(fit, shape_code=shape, focal_px=focal)
 
 
 def _ranges(idx: np.ndarray) -> str:
@@ -327,3 +326,167 @@ def capture_video(
     cfg = config or CaptureConfig()
     info, frames = open_video(path, cfg.max_frames)
     return capture_frames(frames, info.fps, mesh, cfg, info.times, progress, info.frames, str(path))
+
+
+def _rotation_matrices(rvec):
+    """Axis-angle [N, 3] (torch) -> rotation matrices [N, 3, 3] (Rodrigues, smooth at 0)."""
+    import torch
+
+    theta2 = (rvec * rvec).sum(-1, keepdim=True)[..., None]  # [N, 1, 1]
+    theta = torch.sqrt(theta2 + 1e-12)
+    zero = torch.zeros_like(rvec[:, 0])
+    x, y, z = rvec[:, 0], rvec[:, 1], rvec[:, 2]
+    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).view(-1, 3, 3)
+    small = theta2 < 1e-8
+    a = torch.where(small, 1.0 - theta2 / 6.0, torch.sin(theta) / theta)
+    b = torch.where(small, 0.5 - theta2 / 24.0, (1.0 - torch.cos(theta)) / theta2.clamp_min(1e-12))
+    eye = torch.eye(3, dtype=rvec.dtype).expand_as(k)
+    return eye + a * k + b * (k @ k)
+
+
+@dataclass
+class PerformanceSolution:
+    """Result of :func:`track_performance` for F frames: weights [F, 52] in [0, 1], rotation [F, 3]
+    head yaw / pitch / roll in degrees, translation [F, 3] (OpenCV camera frame, world units),
+    shape_code [50], focal_px, errors_px [F] RMS landmark reprojection error per frame."""
+
+    weights: np.ndarray
+    rotation: np.ndarray
+    translation: np.ndarray
+    shape_code: np.ndarray
+    focal_px: float
+    errors_px: np.ndarray
+
+
+def track_performance(
+    mesh,
+    table,
+    points: list[np.ndarray],
+    size: tuple[int, int],
+    config: CaptureConfig | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> PerformanceSolution:
+    """Identity, blendshape weights and head pose of a whole clip in one solve.
+
+    mesh: MeshModel ``V(s, b)``; table: :class:`head360.fit.meshfit.LandmarkTable` (mesh points <->
+    mediapipe indices); points: per frame [478, 2] pixel landmarks (frames with a face only); size (W, H).
+
+    Unknowns: one shape code shared by all frames (unless ``config.shape_code`` fixes it), per frame 52
+    weights in [0, 1] and a rigid pose; the camera is a pinhole at the image centre with a fixed focal
+    length. Minimises over all frames together (Adam; weights projected to [0, 1]): the landmark
+    reprojection error (divided by ``landmark_sigma`` x face size) + ``shape_prior * |s|^2`` + per
+    frame ``weight_l1 * sum(b) + weight_l2 * sum(b^2)`` + temporal priors on the frame-to-frame change
+    of weights and pose. Each frame's pose starts from OpenCV's PnP of the mean head.
+    """
+    import cv2
+    import torch
+
+    from head360.anim.render import head_rotation_angles
+    from head360.cameras import CAMERA_RADIUS
+
+    cfg = config or CaptureConfig()
+    f = len(points)
+    w, h = size
+    principal = np.array([w / 2.0, h / 2.0])
+    idx = np.asarray(table.mediapipe_index)
+    use = idx < min(len(p) for p in points)
+    if use.sum() < 6:
+        raise Head360Error(f"only {int(use.sum())} landmarks of the table were found; tracking needs at least 6")
+    idx = idx[use]
+    verts, bary = np.asarray(table.vertices)[use], np.asarray(table.weights, np.float64)[use]
+    if int(verts.max()) >= mesh.num_vertices:
+        raise Head360Error(f"the landmark table refers to vertex {int(verts.max())}; the mesh has {mesh.num_vertices}")
+
+    def rows(a: np.ndarray) -> np.ndarray:  # [..., V, 3] -> [..., L, 3]
+        return np.einsum("lk,...lkc->...lc", bary, np.asarray(a, np.float64)[..., verts, :])
+
+    nl = len(idx)
+    k = mesh.interaction_rank
+    mean_l = rows(mesh.mean)  # [L, 3]
+    shape_l = rows(mesh.shape_basis).reshape(mesh.shape_dim, -1)  # [S, L*3]
+    expr_l = rows(mesh.expr_basis).reshape(NUM_BLENDSHAPES, -1)  # [52, L*3]
+    inter_l = rows(mesh.expr_shape_basis).reshape(NUM_BLENDSHAPES, k, -1) if k else None  # [52, K, L*3]
+    target = np.stack([np.asarray(p, np.float64)[idx, :2] for p in points])  # [F, L, 2]
+    conf = np.asarray(table.confidence, np.float64)[use]
+
+    # focal: the one that puts the mean face at the rig's distance (unless given)
+    spread_px = np.sqrt(((target - target.mean(1, keepdims=True)) ** 2).sum(-1).mean(-1))  # [F]
+    spread_world = float(np.sqrt(((mean_l[:, :2] - mean_l[:, :2].mean(0)) ** 2).sum(-1).mean()))
+    focal = float(cfg.focal_px) if cfg.focal_px else CAMERA_RADIUS * float(np.median(spread_px)) / spread_world
+
+    # per-frame rigid start: PnP of the mean head (seeded facing the camera, then frame to frame)
+    kmat = np.array([[focal, 0, principal[0]], [0, focal, principal[1]], [0, 0, 1]], np.float64)
+    start = (
+        mean_l if cfg.shape_code is None else mean_l + (np.asarray(cfg.shape_code, np.float64) @ shape_l).reshape(nl, 3)
+    )
+    rv, _ = cv2.Rodrigues(_R0)
+    off = (target[0].mean(0) - principal) / focal * CAMERA_RADIUS
+    tv = (np.array([off[0], off[1], CAMERA_RADIUS]) - _R0 @ start.mean(0)).reshape(3, 1)
+    rvecs, tvecs = np.zeros((f, 3)), np.zeros((f, 3))
+    for i in range(f):
+        ok, r_i, t_i = cv2.solvePnP(start, target[i], kmat, None, rv.copy(), tv.copy(), True, cv2.SOLVEPNP_ITERATIVE)
+        if ok and t_i[2, 0] > 0:
+            rv, tv = r_i, t_i
+        rvecs[i], tvecs[i] = rv.reshape(3), tv.reshape(3)
+
+    dt = torch.float64
+    mean_t = torch.as_tensor(mean_l.reshape(-1), dtype=dt)
+    shape_t = torch.as_tensor(shape_l, dtype=dt)
+    expr_t = torch.as_tensor(expr_l, dtype=dt)
+    inter_t = None if inter_l is None else torch.as_tensor(inter_l, dtype=dt)
+    target_t = torch.as_tensor(target, dtype=dt)
+    conf_t = torch.as_tensor(conf, dtype=dt)[None, :, None]
+    principal_t = torch.as_tensor(principal, dtype=dt)
+    scale = max(float(np.median(spread_px)) * 2.0 * cfg.landmark_sigma, 1e-6)
+    fixed_shape = cfg.shape_code is not None
+    s = torch.tensor(
+        np.zeros(mesh.shape_dim) if cfg.shape_code is None else np.asarray(cfg.shape_code, np.float64),
+        dtype=dt,
+        requires_grad=not fixed_shape,
+    )
+    b = torch.zeros(f, NUM_BLENDSHAPES, dtype=dt, requires_grad=True)
+    rvec = torch.tensor(rvecs, dtype=dt, requires_grad=True)
+    tvec = torch.tensor(tvecs, dtype=dt, requires_grad=True)
+    depth = float(np.median(tvecs[:, 2]))
+
+    def residuals():
+        deltas = expr_t if inter_t is None else expr_t + torch.einsum("k,jkn->jn", s[:k], inter_t)
+        pts = (mean_t + s @ shape_t)[None] + b @ deltas  # [F, L*3]
+        cam = pts.view(f, nl, 3) @ _rotation_matrices(rvec).transpose(1, 2) + tvec[:, None, :]
+        uv = focal * cam[..., :2] / cam[..., 2:3].clamp_min(1e-3) + principal_t
+        return uv - target_t
+
+    groups = [{"params": [b], "lr": 0.03}, {"params": [rvec], "lr": 0.003}, {"params": [tvec], "lr": 0.003 * depth}]
+    if not fixed_shape:
+        groups.append({"params": [s], "lr": 0.03})
+    opt = torch.optim.Adam(groups)
+    for step in range(cfg.steps):
+        opt.zero_grad()
+        r = residuals()
+        loss = (conf_t * (r / scale) ** 2).sum()
+        loss = loss + cfg.weight_l1 * b.sum() + cfg.weight_l2 * (b * b).sum()
+        if not fixed_shape:
+            loss = loss + cfg.shape_prior * (s * s).sum()
+        if f > 1:
+            loss = loss + cfg.temporal_prior * ((b[1:] - b[:-1]) ** 2).sum()
+            turn = ((rvec[1:] - rvec[:-1]) / 0.05) ** 2
+            move = ((tvec[1:] - tvec[:-1]) / (0.05 * depth)) ** 2
+            loss = loss + cfg.pose_temporal_prior * (turn.sum() + move.sum())
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            b.clamp_(0.0, 1.0)
+        if progress is not None and (step % 10 == 9 or step == cfg.steps - 1):
+            progress("fit", step + 1, cfg.steps)
+    with torch.no_grad():
+        err = torch.sqrt((residuals() ** 2).sum(-1).mean(-1)).numpy()
+        rots = _rotation_matrices(rvec).numpy()
+    angles = np.array([head_rotation_angles(_R0 @ r) for r in rots])
+    return PerformanceSolution(
+        weights=b.detach().numpy().copy(),
+        rotation=angles,
+        translation=tvec.detach().numpy().copy(),
+        shape_code=s.detach().numpy().astype(np.float32),
+        focal_px=focal,
+        errors_px=err,
+    )

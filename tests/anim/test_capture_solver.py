@@ -27,11 +27,11 @@ def scene():
     front = np.flatnonzero(mesh.mean[:, 2] > 0.2)  # the half of the ellipsoid a front camera sees
     verts = rng.choice(front, 120, replace=False)
     table = meshfit.LandmarkTable.from_vertices(np.arange(len(verts)), verts)
-    n = 48
-    t = np.arange(n) / 24.0
+    n = 30
+    t = np.arange(n) / 15.0
     truth = np.zeros((n, 52), np.float32)
     truth[:, index_of("jawOpen")] = 0.5 - 0.5 * np.cos(2 * np.pi * t / 1.0)
-    truth[:, index_of("eyeBlinkLeft")] = np.exp(-(((t - 1.2) / 0.08) ** 2))  # one blink
+    truth[:, index_of("eyeBlinkLeft")] = np.exp(-(((t - 1.2) / 0.12) ** 2))  # one blink
     truth[:, index_of("mouthSmileLeft")] = np.clip(t - 0.8, 0, 1) * 0.8
     yaw = 15 * np.sin(2 * np.pi * t / 2.0)
     shape = (rng.normal(size=50) * 0.5).astype(np.float32)
@@ -40,28 +40,46 @@ def scene():
         v = mesh.vertices_np(shape, truth[i])[verts]
         cam = (R0 @ head_rotation_matrix(yaw[i], 0, 0) @ v.T).T + np.array([0.05, -0.02, 7.0])
         points.append(FOCAL_PX * cam[:, :2] / cam[:, 2:3] + np.array([W / 2, H / 2]))
-    return mesh, table, truth, yaw, points
+    return mesh, table, truth, yaw, points, shape
 
 
 def test_recovers_weight_curves_and_head_yaw(scene):
-    mesh, table, truth, yaw, points = scene
-    res = fit_landmarks(points, (W, H), 24.0, mesh, CaptureConfig(smoothing=0.0), table=table)
+    mesh, table, truth, yaw, points, shape = scene
+    res = fit_landmarks(points, (W, H), 15.0, mesh, CaptureConfig(smoothing=0.0), table=table)
     assert len(res.track) == len(points) and res.frames_without_face == 0
     for name in ("jawOpen", "eyeBlinkLeft", "mouthSmileLeft"):
         got, want = res.track.weight(name), truth[:, index_of(name)]
         r = np.corrcoef(got, want)[0, 1]
         assert r > 0.9, f"{name}: r={r:.3f}"
     assert np.corrcoef(res.track.head_rotation[:, 0], yaw)[0, 1] > 0.95
-    assert np.abs(res.track.head_rotation[:, 0] - yaw).max() < 5.0
+    # the stand-in's identity directions are random linear maps that include small rotations, so the
+    # yaw is only determined up to a small constant; its motion must match
+    err = res.track.head_rotation[:, 0] - yaw
+    assert np.abs(err.mean()) < 8.0 and np.abs(err - err.mean()).max() < 3.0
     assert np.nanmedian(res.errors_px) < 1.0
+    # the identity is shared by all frames and lands near the true one
+    # (the stand-in's 50 identity directions span only 9 linear maps, so compare the neutral geometry
+    # they give, up to a similarity, not the codes)
+    from scipy.spatial import procrustes
+
+    v_true = mesh.vertices_np(shape)[table.vertices[:, 0]]
+    _, _, d_solved = procrustes(v_true, mesh.vertices_np(res.shape_code)[table.vertices[:, 0]])
+    _, _, d_mean = procrustes(v_true, mesh.mean[table.vertices[:, 0]])
+    assert d_solved < 0.3 * d_mean
+    # a known identity can be given instead of solved
+    cfg = CaptureConfig(smoothing=0.0, shape_code=shape, steps=200)
+    fixed = fit_landmarks(points, (W, H), 15.0, mesh, cfg, table=table)
+    np.testing.assert_array_equal(fixed.shape_code, shape)
+    r = np.corrcoef(fixed.track.weight("jawOpen"), truth[:, index_of("jawOpen")])[0, 1]
+    assert r > 0.95
 
 
 def test_frames_without_a_face_hold_the_last_pose(scene):
-    mesh, table, truth, _, points = scene
-    pts = list(points[:20])
+    mesh, table, truth, _, points, _ = scene
+    pts = list(points[:14])
     for i in (0, 1, 9, 10, 11):
         pts[i] = None
-    res = fit_landmarks(pts, (W, H), 24.0, mesh, CaptureConfig(smoothing=0.0), table=table)
+    res = fit_landmarks(pts, (W, H), 15.0, mesh, CaptureConfig(smoothing=0.0, steps=150), table=table)
     assert res.frames_without_face == 5 and "0-1, 9-11" in res.summary()
     w = res.track.weights
     np.testing.assert_array_equal(w[9], w[8])
@@ -69,7 +87,7 @@ def test_frames_without_a_face_hold_the_last_pose(scene):
     np.testing.assert_array_equal(w[0], w[1])
     assert np.isnan(res.errors_px[10]) and np.isfinite(res.errors_px[12])
     with pytest.raises(Head360Error, match="no face found"):
-        fit_landmarks([None] * 4, (W, H), 24.0, mesh, table=table)
+        fit_landmarks([None] * 4, (W, H), 15.0, mesh, table=table)
 
 
 def test_temporal_filter_keeps_a_blink_and_removes_jitter():
