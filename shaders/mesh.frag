@@ -105,8 +105,10 @@ vec3 specular_term(vec3 n, vec3 v, vec3 t, vec3 albedo, vec3 l, vec3 rgb) {
     return rgb * (pow(max(dot(n, h), 0.0), 20.0) * 0.05 * ndl);  // a faint sheen
 #elif MATERIAL == HAIR
     float w = wrapped(n, l, 0.6);
-    float primary = kajiya_kay(t, h, 60.0) * 0.10;
-    float secondary = kajiya_kay(t, normalize(h + 0.25 * n), 16.0) * 0.08;
+    // narrow and faint: dark hair must stay dark (a broad highlight turns black hair grey), and the
+    // neural field, which has no view direction, cannot reproduce a strong moving highlight
+    float primary = kajiya_kay(t, h, 120.0) * 0.05;
+    float secondary = kajiya_kay(t, normalize(h + 0.25 * n), 30.0) * 0.05;
     return rgb * (vec3(primary) + secondary * albedo) * w;
 #elif MATERIAL == EYE
     return rgb * (pow(max(dot(n, h), 0.0), 180.0) * 0.6 * step(0.0, dot(n, l)));

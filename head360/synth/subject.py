@@ -130,10 +130,7 @@ class SubjectAssets:
             else:
                 head_ao = ambient_occlusion(verts, t.faces)
         meshes = []
-        for material, labels in _HEAD_MATERIALS:
-            keep = np.isin(t.face_label, labels)
-            if not keep.any():
-                continue
+        for material, keep in _material_groups(t):
             meshes.append(
                 RenderMesh(
                     vertices=verts,
@@ -163,8 +160,19 @@ class SubjectAssets:
         return meshes
 
 
-_HEAD_MATERIALS = (
-    ("skin", (int(Label.SKIN), int(Label.NECK))),
-    ("eye", (int(Label.EYES),)),
-    ("cavity", (int(Label.MOUTH_INTERIOR),)),
-)
+def _material_groups(topology) -> list[tuple[str, np.ndarray]]:
+    """(material, face mask) pairs of a head: skin and neck, eyes, teeth, and the rest of the mouth
+    interior (cavity, tongue). Topologies without parts (imported meshes) split by label only."""
+    label = topology.face_label
+    groups = [("skin", np.isin(label, (int(Label.SKIN), int(Label.NECK)))), ("eye", label == int(Label.EYES))]
+    mouth = label == int(Label.MOUTH_INTERIOR)
+    face_part = getattr(topology, "face_part", None)
+    if face_part is not None:
+        from head360.mesh.template import Part
+
+        teeth = np.isin(face_part, (int(Part.TEETH_UPPER), int(Part.TEETH_LOWER)))
+        tongue = face_part == int(Part.TONGUE)
+        groups += [("teeth", mouth & teeth), ("skin", mouth & tongue), ("cavity", mouth & ~teeth & ~tongue)]
+    else:
+        groups.append(("cavity", mouth))
+    return [(m, keep) for m, keep in groups if keep.any()]

@@ -150,43 +150,75 @@ class DatasetWriter:
             write_json(path, mine, indent=2)
 
     # --- main loop ---------------------------------------------------------------------------
+    def subjects(self) -> list:
+        """The subjects to render: objects with ``id``, ``hairstyle``, ``build()`` (-> something with
+        ``render_meshes(weights, hair)``), and ``record(mesh_model)`` (their dataset.json entry)."""
+        from head360.synth.subject import sample_subject
+
+        return [
+            _ProceduralSubject(sample_subject(self.config.seed, i), self.config.texture_size)
+            for i in range(self.config.subjects)
+        ]
+
+    def mesh_model(self, subjects: list):
+        """The bilinear mesh model stored with the dataset (reused when a resumed run finds it)."""
+        from head360.mesh.model import MeshModel
+
+        path = self.root / "mesh_model.safetensors"
+        if path.is_file():
+            try:
+                return MeshModel.load(path)
+            except Head360Error:
+                pass  # damaged by an earlier crash: write it again
+        model = self._make_mesh_model(subjects)
+        model.save(path)
+        return model
+
+    def _make_mesh_model(self, subjects: list):
+        from head360.mesh.store import default_mesh_model
+
+        return default_mesh_model()
+
     def run(self) -> dict:
         """Render everything that is missing, then write dataset.json. Returns a summary."""
-        from head360.synth.subject import SubjectAssets, expression_weights, sample_subject
+        from head360.synth.subject import expression_weights
 
         cfg = self.config
-        mesh_model = self._ensure_mesh_model()
-        specs = [sample_subject(cfg.seed, i) for i in range(cfg.subjects)]
-        todo = [(s, e) for s in specs for e in cfg.expressions if not self._unit_done(s.id, e)]
-        total_images = len(todo) * NUM_VIEWS * len(HAIR_MODES[cfg.hair])
+        subjects = self.subjects()
+        mesh_model = self.mesh_model(subjects)
+        todo = [(s, e) for s in subjects for e in cfg.expressions if not self._unit_done(s.id, e)]
+        total_images = NUM_VIEWS * sum(len(_hair_modes(cfg.hair, s)) for s, _ in todo)
         bar = _progress(total_images, self.progress, "rendering")
         renderer = None
         t0 = time.perf_counter()
-        assets = None
+        built, built_id = None, None
         wrote_subject_files: set[str] = set()
-        for spec, expression in todo:
-            if assets is None or assets.spec.id != spec.id:
-                assets = SubjectAssets.build(spec, texture_size=cfg.texture_size)
+        for subject, expression in todo:
+            if built_id != subject.id:
+                built, built_id = subject.build(), subject.id
             if renderer is None:
                 from head360.gl.renderer import MeshRenderer
 
                 renderer = MeshRenderer(cfg.resolution)
             weights = expression_weights(expression)
-            for hair in HAIR_MODES[cfg.hair]:
-                renderer.set_scene(assets.render_meshes(weights, hair=(hair == "hair")))
+            for hair in _hair_modes(cfg.hair, subject):
+                renderer.set_scene(built.render_meshes(weights, hair=(hair == "hair")))
                 for view, _, _ in rig_views():
                     out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label"))
-                    rel = image_relpath(spec.id, expression, hair, view)
+                    rel = image_relpath(subject.id, expression, hair, view)
                     _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
                     _write_png(self.root / label_relpath(rel), out.label)
                     bar.update(1)
             if cfg.write_meshes:
-                self._write_meshes(assets, expression, weights, spec.id not in wrote_subject_files)
-                wrote_subject_files.add(spec.id)
-            write_json(unit_dir(self.root, spec.id, expression) / "done.json", {"views": NUM_VIEWS})
+                from head360.synth.export import write_subject_meshes
+
+                first = subject.id not in wrote_subject_files
+                write_subject_meshes(self.root / "meshes" / subject.id, built, expression, weights, first)
+                wrote_subject_files.add(subject.id)
+            write_json(unit_dir(self.root, subject.id, expression) / "done.json", {"views": NUM_VIEWS})
         bar.close()
         seconds = time.perf_counter() - t0
-        index = self._write_index(specs, mesh_model)
+        index = self._write_index(subjects, mesh_model)
         return {
             "root": str(self.root),
             "images": len(index["images"]),
@@ -197,61 +229,63 @@ class DatasetWriter:
     def _unit_done(self, subject: str, expression: str) -> bool:
         return (unit_dir(self.root, subject, expression) / "done.json").is_file()
 
-    def _ensure_mesh_model(self):
-        from head360.mesh.model import MeshModel
-        from head360.mesh.store import default_mesh_model
-
-        path = self.root / "mesh_model.safetensors"
-        if path.is_file():
-            try:
-                return MeshModel.load(path)
-            except Head360Error:
-                pass  # damaged by an earlier crash: write it again
-        model = default_mesh_model()
-        model.save(path)
-        return model
-
-    def _write_meshes(self, assets, expression: str, weights: np.ndarray, with_textures: bool) -> None:
-        from head360.synth.export import write_subject_meshes
-
-        write_subject_meshes(self.root / "meshes" / assets.spec.id, assets, expression, weights, with_textures)
-
-    def _write_index(self, specs, mesh_model) -> dict:
-        from head360.mesh.fit import project_shape
-
+    def _write_index(self, subjects: list, mesh_model) -> dict:
         cfg = self.config
         labels, images = [], []
-        for spec in specs:
+        for subject in subjects:
             for expression in cfg.expressions:
-                for hair in HAIR_MODES[cfg.hair]:
+                for hair in _hair_modes(cfg.hair, subject):
                     for view, yaw, pitch in rig_views():
-                        rel = image_relpath(spec.id, expression, hair, view)
+                        rel = image_relpath(subject.id, expression, hair, view)
                         labels.append([rel, rig_camera(view).label()])
                         images.append({
-                            "path": rel, "subject": spec.id, "expression": expression,
-                            "hair": hair == "hair", "hairstyle": spec.hairstyle if hair == "hair" else "none",
+                            "path": rel, "subject": subject.id, "expression": expression,
+                            "hair": hair == "hair", "hairstyle": subject.hairstyle if hair == "hair" else "none",
                             "view": view, "yaw_deg": yaw, "pitch_deg": pitch,
                         })  # fmt: skip
-        subjects = []
-        for spec in specs:
-            from head360.mesh.identity import identity_vertices
-            from head360.mesh.template import build_template
-
-            neutral = identity_vertices(build_template(), np.asarray(spec.identity, np.float32))
-            shape = project_shape(mesh_model, neutral)
-            subjects.append({**spec.to_json(), "shape": [round(float(x), 6) for x in shape]})
+        styles = list(dict.fromkeys(["none", *self._hairstyles(), *(s.hairstyle for s in subjects)]))
         index = {
             "labels": labels,
             "images": images,
             "expressions": list(cfg.expressions),
             "resolution": cfg.resolution,
-            "subjects": subjects,
-            "hairstyles": _hairstyles(),
+            "subjects": [s.record(mesh_model) for s in subjects],
+            "hairstyles": styles,
             "mesh_model": "mesh_model.safetensors",
             "format": "head360-dataset/1",
         }
         write_json(self.root / "dataset.json", index)
         return index
+
+    def _hairstyles(self) -> list[str]:
+        return _hairstyles()
+
+
+class _ProceduralSubject:
+    """A factory subject: its recipe, built into render meshes on demand."""
+
+    def __init__(self, spec, texture_size: int):
+        self.spec, self.texture_size = spec, texture_size
+        self.id, self.hairstyle = spec.id, spec.hairstyle
+
+    def build(self):
+        from head360.synth.subject import SubjectAssets
+
+        return SubjectAssets.build(self.spec, texture_size=self.texture_size)
+
+    def record(self, mesh_model) -> dict:
+        from head360.mesh.fit import project_shape
+        from head360.mesh.identity import identity_vertices
+        from head360.mesh.template import build_template
+
+        neutral = identity_vertices(build_template(), np.asarray(self.spec.identity, np.float32))
+        shape = project_shape(mesh_model, neutral)
+        return {**self.spec.to_json(), "shape": [round(float(x), 6) for x in shape]}
+
+
+def _hair_modes(hair: str, subject) -> tuple[str, ...]:
+    """Which of 'hair' / 'bald' to render for a subject (one without hair has only bald images)."""
+    return tuple(m for m in HAIR_MODES[hair] if not (m == "hair" and subject.hairstyle == "none"))
 
 
 def _hairstyles() -> list[str]:
