@@ -450,7 +450,7 @@ def build_mouth_bag(
     nr = len(rings)
     faces = _grid_faces(nr, n, wrap=True)
     last = np.arange(n) + (nr - 1) * n
-    cap = np.stack([np.full(n, len(verts) - 1), last, np.roll(last, -1)], 1)
+    cap = np.stack([np.full(n, len(verts) - 1), np.roll(last, -1), last], 1)
     faces = np.concatenate([faces, cap])
     # keep the bag inside the head: pull any point out of the skin back under it
     from head360.mesh.sculpt import skin_radius
@@ -553,9 +553,9 @@ def build_ear(side: float, n_rim: int = 56, n_rings: int = 9) -> Piece:
     # back surface: rings from just inside the rim toward the middle, sinking into the head
     rho_b = rho[::-1][1:]  # inside the rim, outer to inner
     pts_b = EAR_CONCHA + rho_b[:, None, None] * rel[None]
-    h_back = -(0.035 + 0.16 * (1 - rho_b[:, None]) ** 0.9) * np.ones((1, n_rim))
+    h_back = -(0.035 + 0.26 * (1 - rho_b[:, None]) ** 0.8) * np.ones((1, n_rim))
     center_front = np.array([[*EAR_CONCHA, -0.115]])
-    center_back = np.array([[*EAR_CONCHA, -0.22]])
+    center_back = np.array([[*EAR_CONCHA, -0.32]])
     ab_h = np.concatenate([
         center_front,
         np.concatenate([pts_ab, h_front[..., None]], -1).reshape(-1, 3),

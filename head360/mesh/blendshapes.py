@@ -7,8 +7,9 @@ is the subject's left (+x). Amounts (1 = 10 cm): eyeLook* turns the eyeball 30 d
 25 deg up/down (the lids follow up/down); eyeBlink closes the lids exactly (they meet about a third
 of the way up the opening, rotating around the eyeball centre so they never enter it); jawOpen
 turns the jaw 25 deg about the condyles (lower lip, lower teeth, tongue and the floor of the mouth
-come along, showing teeth and tongue); mouthClose brings the lips back together while the jaw is
-open; tongueOut opens the jaw 9 deg and pushes the tongue ~3 cm out between the lips.
+come along, showing teeth and tongue; the condyles glide ~1 cm forward as they do); mouthClose
+brings the lips back together while the jaw is open; tongueOut opens the jaw 9 deg and pushes the
+tongue ~3 cm out between the lips.
 
 How it works: smooth region weights are computed once per template (cached), from the template's
 positions and structure; the motions are built from the identity's own geometry (eyeball centres,
@@ -121,14 +122,24 @@ def _build_rig(t: Template) -> _Rig:
     xs = line[:, 0]
     th_line = np.arctan2(line[:, 1] - hy, line[:, 2] - hz)
     th_split = np.interp(x, xs, th_line)  # beyond the corners: the corners' angle
-    width = np.radians(1.2) + np.radians(9.0) * _smooth(0.22, 0.5, ax)
+    width = np.radians(2.0) + np.radians(9.0) * _smooth(0.22, 0.5, ax)
     w_jaw = _smooth(width, -width, theta - th_split)
-    # under the chin the skin stretches to the throat; behind the ramus nothing moves
+    # between the lip corners the split is the mouth slit itself: the whole lower lip turns with the
+    # jaw, the upper lip stays (a smooth band there would fold the lips over)
+    in_mouth = (
+        _smooth(a.mouth_half_width + 0.05, a.mouth_half_width - 0.01, ax)
+        * (z > 0.45)
+        * (np.abs(y - a.stomion_y) < 0.25)
+    )
+    below = (theta < th_split).astype(np.float64)
+    w_jaw = in_mouth * below + (1.0 - in_mouth) * w_jaw
+    # under the chin the skin stretches to the throat; behind the ramus and at the joint nothing moves
     ment_y, ment_z = a.menton
     tt = np.clip((ment_z - z) / 0.74, 0.0, 1.0)
     y_border = ment_y + 0.27 * tt**1.1
     w_jaw *= _smooth(y_border - 0.28, y_border - 0.02, y)
-    w_jaw *= _smooth(-0.16, 0.06, z)
+    w_jaw *= _smooth(-0.45, 0.08, z)
+    w_jaw *= _smooth(0.10, 0.35, np.hypot(y - hy, z - hz))
     w_jaw[up_ids] = 0.0
     w_jaw[lo_ids] = 1.0
     w_jaw[lo_ids[[0, -1]]] = 0.5
@@ -310,67 +321,9 @@ def blendshape_deltas(template: Template, neutral: np.ndarray) -> np.ndarray:
         out[INDEX[name]] = delta
 
     # --- eyes -----------------------------------------------------------------------------------
-    for k, sname in enumerate(("left", "right")):
-        suffix = "Left" if k == 0 else "Right"
-        sgn = 1.0 if k == 0 else -1.0
-        ball = rig.parts[f"eyeball_{sname}"]
-        c = t.anchors[f"eye_center_{sname}"].astype(np.float64) + offset[ball].mean(0)
-        up_ids = t.anchors[f"lid_upper_{sname}_vertices"]
-        lo_ids = t.anchors[f"lid_lower_{sname}_vertices"]
-        ex_all, _ = rig.lid_ex[k]
-        # elevation angles of the margins about the eye's horizontal axis, per lateral position
-        phi_u = np.arctan2(n[up_ids, 1] - c[1], n[up_ids, 2] - c[2])
-        phi_l = np.arctan2(n[lo_ids, 1] - c[1], n[lo_ids, 2] - c[2])
-        exu = (n[up_ids, 0] - c[0]) * sgn
-        exl = (n[lo_ids, 0] - c[0]) * sgn
-        order_l = np.argsort(exl)
-        phi_l_at_u = np.interp(exu, exl[order_l], phi_l[order_l])
-        meet = phi_l_at_u + 0.32 * (phi_u - phi_l_at_u)
-        close_u = meet - phi_u  # rotation angles (radians; rotating about +x: negative goes down)
-        order_u = np.argsort(exu)
-        phi_u_at_l = np.interp(exl, exu[order_u], phi_u[order_u])
-        close_l = (phi_l + 0.32 * (phi_u_at_l - phi_l)) - phi_l
-        ex_v = (n[:, 0] - c[0]) * sgn
-        del ex_all
-        ang_u = np.interp(ex_v, exu[order_u], close_u[order_u])
-        ang_l = np.interp(ex_v, exl[order_l], close_l[order_l])
-        wu, wl = rig.lid_up[k], rig.lid_lo[k]
-        lids = np.nonzero((wu > 0) | (wl > 0))[0]
-        # our elevation angle phi = atan2(y, z) grows upward; _rot_x turns the front downward for
-        # positive angles, so a change of phi by d is a _rot_x by -d
-        blink = np.zeros_like(n)
-        blink[lids] = _rot_x(n[lids], c, -(wu[lids] * ang_u[lids] + wl[lids] * ang_l[lids])) - n[lids]
-        put(f"eyeBlink{suffix}", blink)
-
-        def lid_turn(up_deg, lo_deg):
-            d = np.zeros_like(n)
-            ang = np.radians(up_deg) * wu[lids] + np.radians(lo_deg) * wl[lids]
-            d[lids] = _rot_x(n[lids], c, -ang) - n[lids]
-            return d
-
-        def ball_turn(rot):
-            d = np.zeros_like(n)
-            d[ball] = rot(n[ball]) - n[ball]
-            return d
-
-        vert = np.radians(EYE_TURN_VERTICAL_DEG)
-        side_ang = np.radians(EYE_TURN_SIDE_DEG)
-        down = ball_turn(lambda q: _rot_x(q, c, np.full(len(q), vert))) + lid_turn(-0.55 * 25, -0.35 * 25)
-        upward = ball_turn(lambda q: _rot_x(q, c, np.full(len(q), -vert))) + lid_turn(0.45 * 25, 0.15 * 25)
-        put(f"eyeLookDown{suffix}", down)
-        put(f"eyeLookUp{suffix}", upward)
-        # In: toward the nose (-x for the left eye, +x for the right eye)
-        put(f"eyeLookIn{suffix}", ball_turn(lambda q: _rot_y(q, c, -sgn * side_ang)))
-        put(f"eyeLookOut{suffix}", ball_turn(lambda q: _rot_y(q, c, sgn * side_ang)))
-        # squint: the lower lid rises (a third of the way to closing), the skin below follows up
-        squint = np.zeros_like(n)
-        squint[lids] = _rot_x(n[lids], c, -(0.35 * wl[lids] * ang_l[lids] + 0.08 * wu[lids] * ang_u[lids])) - n[lids]
-        squint[:, 1] += 0.018 * rig.under_eye[k]
-        squint[:, 2] += 0.006 * rig.under_eye[k]
-        put(f"eyeSquint{suffix}", squint)
-        wide = lid_turn(12.0, -4.0)
-        wide[:, 1] += 0.012 * rig.brow[k]
-        put(f"eyeWide{suffix}", wide)
+    for k, suffix in enumerate(("Left", "Right")):
+        for name, delta in _eye_shapes(t, rig, n, offset, k).items():
+            put(f"{name}{suffix}", delta)
 
     # --- jaw ------------------------------------------------------------------------------------
     hinge = np.array([0.0, a.jaw_hinge[1], a.jaw_hinge[2]]) + offset[rig.hinge_near].mean(0) * np.array([0, 1, 1])
@@ -383,7 +336,9 @@ def blendshape_deltas(template: Template, neutral: np.ndarray) -> np.ndarray:
         return d
 
     jaw_open = jaw_rotation(JAW_OPEN_DEG)
-    jaw_open[:, 2] += 0.012 * w  # the condyles also glide forward a little
+    # the condyles also glide forward and down the joint as the mouth opens wide
+    jaw_open[:, 1] -= 0.04 * w
+    jaw_open[:, 2] += 0.09 * w
     put("jawOpen", jaw_open)
     put("jawForward", np.stack([np.zeros(rig.n), np.zeros(rig.n), 0.045 * w], 1))
     put("jawLeft", np.stack([0.045 * w, np.zeros(rig.n), np.zeros(rig.n)], 1))
@@ -394,7 +349,8 @@ def blendshape_deltas(template: Template, neutral: np.ndarray) -> np.ndarray:
     full = np.zeros_like(n)
     lips = np.nonzero((rig.lip_edge_up > 0) | (rig.lip_edge_lo > 0))[0]
     full[lips] = _rot_x(n[lips], hinge, np.full(len(lips), np.radians(JAW_OPEN_DEG))) - n[lips]
-    full[lips, 2] += 0.012
+    full[lips, 1] -= 0.04
+    full[lips, 2] += 0.09
     close = -0.6 * rig.lip_edge_lo[:, None] * jaw_open + 0.4 * rig.lip_edge_up[:, None] * full
     put("mouthClose", close)
 
@@ -418,7 +374,8 @@ def blendshape_deltas(template: Template, neutral: np.ndarray) -> np.ndarray:
         sgn = 1.0 if k == 0 else -1.0
         cw = rig.corner[k]
         half = rig.side_left if k == 0 else 1.0 - rig.side_left
-        smile = np.stack([sgn * 0.030 * cw, 0.060 * cw + 0.018 * rig.cheek_up[k], -0.030 * cw + 0.012 * rig.cheek_up[k]], 1)
+        cu = rig.cheek_up[k]
+        smile = np.stack([sgn * 0.040 * cw, 0.075 * cw + 0.028 * cu, -0.035 * cw + 0.015 * cu], 1)
         put(f"mouthSmile{suffix}", smile)
         put(f"mouthFrown{suffix}", np.stack([sgn * 0.010 * cw, -0.050 * cw, -0.006 * cw], 1))
         put(f"mouthDimple{suffix}", np.stack([sgn * 0.022 * cw, 0.006 * cw, -0.030 * cw], 1))
@@ -427,8 +384,14 @@ def blendshape_deltas(template: Template, neutral: np.ndarray) -> np.ndarray:
         press[:, 1] += (-0.010 * rig.lip_edge_up + 0.010 * rig.lip_edge_lo) * half
         press[:, 2] -= 0.010 * (rig.lips_up + rig.lips_lo) * half
         put(f"mouthPress{suffix}", press)
-        put(f"mouthLowerDown{suffix}", np.stack([np.zeros(rig.n), -0.050 * rig.lip_edge_lo * half, -0.008 * rig.lip_edge_lo * half], 1))
-        put(f"mouthUpperUp{suffix}", np.stack([np.zeros(rig.n), 0.045 * rig.lip_edge_up * half, -0.006 * rig.lip_edge_up * half], 1))
+        put(
+            f"mouthLowerDown{suffix}",
+            np.stack([np.zeros(rig.n), -0.050 * rig.lip_edge_lo * half, -0.008 * rig.lip_edge_lo * half], 1),
+        )
+        put(
+            f"mouthUpperUp{suffix}",
+            np.stack([np.zeros(rig.n), 0.045 * rig.lip_edge_up * half, -0.006 * rig.lip_edge_up * half], 1),
+        )
     # lip rolls: the vermilion turns in over the teeth about an axis at the base of the lip
     lip_front = n[t.anchors["lip_upper_vertices"], 2].max()
     axis_lo = np.array([0.0, a.stomion_y - 0.08, lip_front - 0.06])
@@ -472,6 +435,73 @@ def blendshape_deltas(template: Template, neutral: np.ndarray) -> np.ndarray:
     tongue_out[tongue] += push
     put("tongueOut", tongue_out)
     return out.astype(np.float32)
+
+
+def _eye_lid_angles(t: Template, n: np.ndarray, c: np.ndarray, k: int):
+    """Per-vertex rotation angles (about the eye's horizontal axis) that close the upper and the lower
+    lid: the lids meet a third of the way up the opening, column by column along the eye."""
+    sname = ("left", "right")[k]
+    sgn = 1.0 if k == 0 else -1.0
+    up_ids = t.anchors[f"lid_upper_{sname}_vertices"]
+    lo_ids = t.anchors[f"lid_lower_{sname}_vertices"]
+    # elevation angles of the margins about the eye's horizontal axis, per lateral position
+    phi_u = np.arctan2(n[up_ids, 1] - c[1], n[up_ids, 2] - c[2])
+    phi_l = np.arctan2(n[lo_ids, 1] - c[1], n[lo_ids, 2] - c[2])
+    exu = (n[up_ids, 0] - c[0]) * sgn
+    exl = (n[lo_ids, 0] - c[0]) * sgn
+    order_u, order_l = np.argsort(exu), np.argsort(exl)
+    phi_l_at_u = np.interp(exu, exl[order_l], phi_l[order_l])
+    phi_u_at_l = np.interp(exl, exu[order_u], phi_u[order_u])
+    close_u = 0.68 * (phi_l_at_u - phi_u)  # meet at phi_l + 0.32 (phi_u - phi_l)
+    close_l = 0.32 * (phi_u_at_l - phi_l)
+    ex_v = (n[:, 0] - c[0]) * sgn
+    return np.interp(ex_v, exu[order_u], close_u[order_u]), np.interp(ex_v, exl[order_l], close_l[order_l])
+
+
+def _eye_shapes(t: Template, rig: _Rig, n: np.ndarray, offset: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """eyeBlink, eyeLook*, eyeSquint and eyeWide deltas [V, 3] of one eye (k = 0 left, 1 right)."""
+    sname = ("left", "right")[k]
+    sgn = 1.0 if k == 0 else -1.0
+    ball = rig.parts[f"eyeball_{sname}"]
+    c = t.anchors[f"eye_center_{sname}"].astype(np.float64) + offset[ball].mean(0)
+    ang_u, ang_l = _eye_lid_angles(t, n, c, k)
+    wu, wl = rig.lid_up[k], rig.lid_lo[k]
+    lids = np.nonzero((wu > 0) | (wl > 0))[0]
+
+    def lid_rotation(angle_up: np.ndarray, angle_lo: np.ndarray) -> np.ndarray:
+        """Lid vertices turned about the eyeball centre; angles [V] raise the lid when positive."""
+        d = np.zeros_like(n)
+        ang = wu[lids] * angle_up[lids] + wl[lids] * angle_lo[lids]
+        d[lids] = _rot_x(n[lids], c, -ang) - n[lids]  # _rot_x turns the front down for positive angles
+        return d
+
+    def ball_turn(axis: str, angle: float) -> np.ndarray:
+        d = np.zeros_like(n)
+        q = n[ball]
+        turned = _rot_x(q, c, np.full(len(q), angle)) if axis == "x" else _rot_y(q, c, angle)
+        d[ball] = turned - q
+        return d
+
+    ones = np.ones(len(n))
+    vert = np.radians(EYE_TURN_VERTICAL_DEG)
+    side = np.radians(EYE_TURN_SIDE_DEG)
+    out = {}
+    out["eyeBlink"] = lid_rotation(ang_u, ang_l)
+    # looking down / up turns the eyeball 25 deg; the upper lid follows about half way, the lower less
+    out["eyeLookDown"] = ball_turn("x", vert) + lid_rotation(-0.55 * vert * ones, -0.35 * vert * ones)
+    out["eyeLookUp"] = ball_turn("x", -vert) + lid_rotation(0.45 * vert * ones, 0.15 * vert * ones)
+    # In: toward the nose (-x for the left eye, +x for the right eye)
+    out["eyeLookIn"] = ball_turn("y", -sgn * side)
+    out["eyeLookOut"] = ball_turn("y", sgn * side)
+    # squint: the lower lid rises a third of the way to closing, the skin below the eye follows up
+    squint = lid_rotation(0.08 * ang_u, 0.35 * ang_l)
+    squint[:, 1] += 0.018 * rig.under_eye[k]
+    squint[:, 2] += 0.006 * rig.under_eye[k]
+    out["eyeSquint"] = squint
+    wide = lid_rotation(np.radians(12.0) * ones, np.radians(-4.0) * ones)
+    wide[:, 1] += 0.012 * rig.brow[k]
+    out["eyeWide"] = wide
+    return out
 
 
 def blendshape_names() -> tuple[str, ...]:

@@ -4,8 +4,8 @@ codes up to +-3 stay plausible.
 
 ``identity_basis(template) -> [50, V, 3]`` (cached per template), ``sample_identity(rng) -> [50]``,
 ``identity_vertices(template, params [50]) -> [V, 3]``. ``IDENTITY_NAMES`` names the fields; the
-first ones are those that matter most for expressions (jaw, mouth, eyes), which the bilinear mesh
-model's shape x expression interaction uses first.
+first ones are those that change the blendshapes most (face length, mouth, chin, jaw, eyes), which
+the bilinear mesh model's shape x expression interaction uses first.
 
 Each field is a smooth function of the template position, sized from adult anthropometric standard
 deviations (head breadth SD ~5 mm, face length SD ~6 mm, nose length SD ~4 mm...). Parts stay
@@ -23,17 +23,18 @@ from head360.mesh import sculpt
 from head360.mesh.template import Part, Template
 
 IDENTITY_NAMES: tuple[str, ...] = (
-    # expression-relevant first
-    "jaw_width", "face_length", "mouth_width", "mouth_height", "chin_projection", "jaw_angle",
-    "eye_size", "eye_spacing", "eye_height", "eye_tilt", "lip_thickness_upper", "lip_thickness_lower",
-    "cheekbones", "brow_ridge", "chin_height", "chin_width", "eye_depth", "cheek_fullness",
-    # head and nose
-    "skull_width", "skull_length", "skull_height", "forehead_slope", "nose_length", "nose_width",
-    "nose_projection", "nose_bridge", "nose_tip", "ear_size", "ear_angle", "ear_position", "neck_thickness",
-    "occiput", "temples", "face_width", "midface_depth", "jaw_depth",
-    # smooth regional variations
+    # ordered by how much they change the blendshapes (measured), so the bilinear model's
+    # shape x expression interaction, which uses the first K codes, captures most of it
+    "face_length", "mouth_height", "chin_projection", "chin_height", "jaw_depth", "eye_size",
+    "jaw_angle", "lip_thickness_lower", "mouth_width", "lip_thickness_upper", "eye_tilt",
+    "cheek_fullness", "region_10", "neck_thickness", "skull_width", "jaw_width", "region_11",
+    "region_12", "midface_depth", "face_width", "region_08", "region_09", "cheekbones", "eye_spacing",
+    "eye_height", "brow_ridge", "eye_depth", "chin_width", "nose_length", "nose_projection",
+    "nose_width", "skull_length", "nose_tip", "temples", "nose_bridge", "occiput", "forehead_slope",
+    "skull_height", "ear_size", "ear_position", "ear_angle",
+    # smooth regional variations elsewhere
     "region_01", "region_02", "region_03", "region_04", "region_05", "region_06", "region_07",
-    "region_08", "region_09", "region_10", "region_11", "region_12", "region_13", "region_14",
+    "region_13", "region_14",
 )  # fmt: skip
 NUM_IDENTITY = len(IDENTITY_NAMES)
 assert NUM_IDENTITY == 50
@@ -356,6 +357,13 @@ def _build_basis(t: Template) -> np.ndarray:
     ear_ids = [t.part_vertices(Part.EAR_LEFT), t.part_vertices(Part.EAR_RIGHT)]
     ear_roots = np.stack([t.anchors["ear_left"], t.anchors["ear_right"]]).astype(np.float64)
     head = ~np.isin(vp, [int(Part.EAR_LEFT), int(Part.EAR_RIGHT)])
+    # around each eye the lids and their linings move with the eyeball (rigidly near it), so no field
+    # pushes a lid into its eyeball; eye size alone opens and closes the lids around it
+    near_eye = []
+    for c in centers:
+        rho = np.linalg.norm(p - c, axis=1)
+        w = np.clip((0.27 - rho) / 0.10, 0.0, 1.0)
+        near_eye.append(w * w * (3 - 2 * w))
     for k, name in enumerate(IDENTITY_NAMES):
         if name.startswith("ear_"):
             continue
@@ -364,6 +372,10 @@ def _build_basis(t: Template) -> np.ndarray:
         d[head] = f(p[head])
         # eyeballs: rigid, with the field at their centre (eye size leaves them in place)
         c_disp = f(centers) if name != "eye_size" else np.zeros((2, 3))
+        if name != "eye_size":
+            for side in range(2):
+                w = near_eye[side][:, None] * head[:, None]
+                d = (1.0 - w) * d + w * c_disp[side]
         d[eye_l] = c_disp[0]
         d[eye_r] = c_disp[1]
         # ears: rigid, with the head at their root
@@ -383,9 +395,11 @@ def _build_basis(t: Template) -> np.ndarray:
         rel = p[ids] - root
         sgn = 1.0 if side == 0 else -1.0
         basis[IDENTITY_NAMES.index("ear_size"), ids] = 0.07 * rel
-        ang = np.radians(6.0)
-        # a small turn about the vertical axis through the root: the back edge swings outward
-        rot = np.stack([-sgn * ang * rel[:, 2], np.zeros(len(ids)), sgn * ang * rel[:, 0]], 1)
+        ang = np.radians(4.0)
+        # a small turn about a vertical axis along the ear's front attachment: the back edge swings out
+        hinge = np.array([root[0], root[1], t.anchors["ear_left"][2] + 0.05])
+        rel_h = p[ids] - hinge
+        rot = np.stack([-sgn * ang * rel_h[:, 2], np.zeros(len(ids)), sgn * ang * (rel_h[:, 0])], 1)
         basis[IDENTITY_NAMES.index("ear_angle"), ids] = rot
         basis[IDENTITY_NAMES.index("ear_position"), ids] = np.array([0.0, 0.03, -0.01])
     return basis.astype(np.float32)

@@ -7,7 +7,11 @@ core is truncated to the first ``K`` identity directions (the others act on the 
 code is whitened: ``s ~ N(0, I)`` over the identities it was fitted on, so +-3 means +-3 sigma.
 
 Stored as one safetensors file; the JSON metadata (names, counts, units) sits in the file's header.
-Nothing is pickled.
+Nothing is pickled. To keep the file small (it ships inside the demo model) the bases are quantised
+to integers with a float32 scale per (direction, coordinate), and each direction keeps only the vertices
+it moves (its support); loading rebuilds the dense float32 arrays. Identity directions and mean
+blendshape deltas are int16 (error < 1/65534 of each one's largest displacement), the
+shape x expression interactions int8 (error < 1/254 of theirs, hundredths of a millimetre).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from head360.arkit import ARKIT_NAMES
 from head360.errors import Head360Error
 from head360.fileio import atomic_path
 
-FORMAT = "head360-mesh-model/1"
+FORMAT = "head360-mesh-model/2"
+FORMATS_READ = ("head360-mesh-model/1", FORMAT)
 SHAPE_DIM = 50
 
 
@@ -112,21 +117,67 @@ class MeshModel:
 
     # --- io -----------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        """Write atomically as safetensors (float16 bases to keep the file small, indices as int32)."""
+        """Write atomically as safetensors: quantised bases (int16 shape and mean blendshape deltas, int8
+        interactions), each direction / blendshape on its support only."""
+        n_expr = len(ARKIT_NAMES)
+        moved = np.abs(self.expr_basis).max(2)  # [52, V]
+        if self.interaction_rank:
+            moved = moved + np.abs(self.expr_shape_basis).max((1, 3))
+        support = [np.nonzero(moved[j] > SUPPORT_EPS)[0] for j in range(n_expr)]
+        offsets = np.concatenate([[0], np.cumsum([len(s_) for s_ in support])]).astype(np.int64)
+        idx = np.concatenate(support) if offsets[-1] else np.zeros(0, np.int64)
+        expr_vals = np.concatenate([self.expr_basis[j, support[j]] for j in range(n_expr)])  # [N, 3]
+        k = self.interaction_rank
+        owner = np.repeat(np.arange(n_expr), np.diff(offsets))
+        e_q, e_scale = _quantize_grouped(expr_vals, owner, n_expr, np.int16)
+        # interactions: each (blendshape, identity direction) pair on the vertices it matters for
+        x_mag = np.abs(self.expr_shape_basis).max(3) if k else np.zeros((n_expr, 0, self.num_vertices))
+        x_support = [np.nonzero(x_mag[j, kk] > SUPPORT_EPS)[0] for j in range(n_expr) for kk in range(k)]
+        x_offsets = np.concatenate([[0], np.cumsum([len(x) for x in x_support])]).astype(np.int64)
+        x_idx = np.concatenate(x_support) if k else np.zeros(0, np.int64)
+        x_owner = np.repeat(np.arange(n_expr * k), np.diff(x_offsets))
+        x_vals = (
+            self.expr_shape_basis.reshape(n_expr * k, self.num_vertices, 3)[x_owner, x_idx] if k else np.zeros((0, 3))
+        )
+        x_q, x_scale = _quantize_grouped(x_vals, x_owner, max(n_expr * k, 1))
+        # identity directions are local (nose, eyes, jaw...): keep each on the vertices it moves
+        s_mag = np.abs(self.shape_basis).max(2)  # [S, V]
+        s_support = [np.nonzero(s_mag[i] > SUPPORT_EPS)[0] for i in range(self.shape_dim)]
+        s_offsets = np.concatenate([[0], np.cumsum([len(x) for x in s_support])]).astype(np.int64)
+        s_idx = np.concatenate(s_support)
+        s_owner = np.repeat(np.arange(self.shape_dim), np.diff(s_offsets))
+        s_q, s_scale = _quantize_grouped(self.shape_basis[s_owner, s_idx], s_owner, self.shape_dim, np.int16)
+        small = self.num_vertices < 65536
+        index_dtype = np.uint16 if small else np.int32
         tensors = {
             "mean": self.mean.astype(np.float32),
-            "shape_basis": self.shape_basis.astype(np.float16),
-            "expr_basis": self.expr_basis.astype(np.float16),
-            "expr_shape_basis": self.expr_shape_basis.astype(np.float16),
-            "faces": self.faces.astype(np.int32),
+            "shape_support": s_idx.astype(index_dtype),
+            "shape_support_offsets": s_offsets,
+            "shape_basis_q": s_q,
+            "shape_basis_scale": s_scale,
+            "expr_support": idx.astype(index_dtype),
+            "expr_support_offsets": offsets,
+            "expr_basis_q": e_q,
+            "expr_basis_scale": e_scale,
+            "expr_shape_support": x_idx.astype(index_dtype),
+            "expr_shape_support_offsets": x_offsets,
+            "expr_shape_basis_q": x_q,
+            "expr_shape_basis_scale": x_scale,
+            "faces": self.faces.astype(index_dtype),
             "uvs": self.uvs.astype(np.float32),
-            "faces_uv": self.faces_uv.astype(np.int32),
+            "faces_uv": self.faces_uv.astype(np.uint16 if len(self.uvs) < 65536 else np.int32),
             "face_label": self.face_label.astype(np.uint8),
             "landmark_vertices": self.landmark_vertices.astype(np.int32),
         }
-        meta = {"format": FORMAT, "blendshapes": json.dumps(list(ARKIT_NAMES)), "info": json.dumps(self.info)}
+        meta = {
+            "format": FORMAT,
+            "blendshapes": json.dumps(list(ARKIT_NAMES)),
+            "info": json.dumps(self.info),
+            "num_vertices": str(self.num_vertices),
+            "interaction_rank": str(k),
+        }
         with atomic_path(path) as tmp:
-            save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata=meta)
+            save_file({k_: np.ascontiguousarray(v) for k_, v in tensors.items()}, str(tmp), metadata=meta)
 
     @staticmethod
     def load(path: str | Path) -> MeshModel:
@@ -141,17 +192,69 @@ class MeshModel:
             arrays = load_file(str(path))
         except Exception as e:  # safetensors raises several types for a damaged file
             raise Head360Error(f"'{path}' is not a readable mesh model file ({e}); regenerate it") from e
-        if meta.get("format") != FORMAT:
+        if meta.get("format") not in FORMATS_READ:
             raise Head360Error(f"'{path}' is not a Head360 mesh model (format {meta.get('format')!r})")
         if json.loads(meta["blendshapes"]) != list(ARKIT_NAMES):
             raise Head360Error(f"'{path}' uses a different blendshape list than this version of Head360")
-        f32 = {k: arrays[k].astype(np.float32) for k in ("mean", "shape_basis", "expr_basis", "expr_shape_basis")}
-        return MeshModel(
-            **f32,
+        common = dict(
             faces=arrays["faces"].astype(np.int64),
-            uvs=arrays["uvs"],
+            uvs=arrays["uvs"].astype(np.float32),
             faces_uv=arrays["faces_uv"].astype(np.int64),
             face_label=arrays["face_label"],
             landmark_vertices=arrays["landmark_vertices"].astype(np.int64),
             info=json.loads(meta.get("info", "{}")),
         )
+        if meta["format"] == "head360-mesh-model/1":
+            f32 = {k: arrays[k].astype(np.float32) for k in ("mean", "shape_basis", "expr_basis", "expr_shape_basis")}
+            return MeshModel(**f32, **common)
+        mean = arrays["mean"].astype(np.float32)
+        nv = mean.shape[0]
+        n_expr = len(ARKIT_NAMES)
+        k = int(meta["interaction_rank"])
+        s_dim = len(arrays["shape_support_offsets"]) - 1
+        s_owner = np.repeat(np.arange(s_dim), np.diff(arrays["shape_support_offsets"].astype(np.int64)))
+        shape_basis = np.zeros((s_dim, nv, 3), np.float32)
+        shape_basis[s_owner, arrays["shape_support"].astype(np.int64)] = (
+            arrays["shape_basis_q"].astype(np.float32) * arrays["shape_basis_scale"][s_owner]
+        )
+        idx = arrays["expr_support"].astype(np.int64)
+        offsets = arrays["expr_support_offsets"].astype(np.int64)
+        owner = np.repeat(np.arange(n_expr), np.diff(offsets))
+        expr_basis = np.zeros((n_expr, nv, 3), np.float32)
+        expr_basis[owner, idx] = arrays["expr_basis_q"].astype(np.float32) * arrays["expr_basis_scale"][owner]
+        expr_shape = np.zeros((n_expr * k, nv, 3), np.float32)
+        if k:
+            x_owner = np.repeat(np.arange(n_expr * k), np.diff(arrays["expr_shape_support_offsets"].astype(np.int64)))
+            expr_shape[x_owner, arrays["expr_shape_support"].astype(np.int64)] = (
+                arrays["expr_shape_basis_q"].astype(np.float32) * arrays["expr_shape_basis_scale"][x_owner]
+            )
+        expr_shape = expr_shape.reshape(n_expr, k, nv, 3)
+        return MeshModel(
+            mean=mean, shape_basis=shape_basis, expr_basis=expr_basis, expr_shape_basis=expr_shape, **common
+        )
+
+
+SUPPORT_EPS = 2e-5
+"""Vertices a blendshape moves by less than this (in any direction of the model, 2 micrometres) are
+left out of its stored support."""
+
+
+def _quantize_grouped(values: np.ndarray, group: np.ndarray, n_groups: int, dtype=np.int8):
+    """Integer values [N, 3] with one float32 scale per (group, coordinate): values ~= q * scale[group]."""
+    top = 127 if dtype == np.int8 else 32767
+    scale = np.zeros((n_groups, 3), np.float64)
+    if len(values):
+        np.maximum.at(scale, group, np.abs(values))
+    scale = np.where(scale > 0, scale / top, 1.0)
+    q = np.rint(values / scale[group]) if len(values) else np.zeros((0, 3))
+    return np.clip(q, -top, top).astype(dtype), scale.astype(np.float32)
+
+
+def roundtrip(model: MeshModel) -> MeshModel:
+    """The model exactly as :meth:`MeshModel.save` stores it (quantised), without touching disk."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "model.safetensors"
+        model.save(path)
+        return MeshModel.load(path)

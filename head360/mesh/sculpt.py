@@ -90,7 +90,7 @@ class Profile:
     Tabulated densely once and read back with linear interpolation (fast, and identical everywhere).
     """
 
-    def __init__(self, ys, values, samples: int = 2048, smooth: float = 0.03):
+    def __init__(self, ys, values, samples: int = 2048, smooth: float = 0.045):
         from scipy.interpolate import PchipInterpolator
 
         order = np.argsort(ys)
@@ -128,7 +128,7 @@ def _profiles() -> dict[str, Profile]:
     # half width of the face mask (where its side turns to face sideways)
     p["rx"] = Profile(
         [1.00, 0.70, 0.40, 0.25, 0.10, -0.10, -0.30, -0.50, -0.70, -0.85, -1.00, -1.12],
-        [0.56, 0.64, 0.68, 0.665, 0.675, 0.67, 0.67, 0.665, 0.62, 0.54, 0.42, 0.30],
+        [0.46, 0.60, 0.68, 0.665, 0.675, 0.67, 0.67, 0.665, 0.62, 0.54, 0.42, 0.30],
     )
     # depth of the front curvature (how far back the sides reach) and superellipse exponent
     p["rz"] = Profile(
@@ -401,7 +401,9 @@ def _face_inside(p: np.ndarray) -> np.ndarray:
     f = smax(smax(z - zf, y_jaw - y, 0.05), z_back - z, 0.22)
     f = smax(f, back * 0.3, 0.02)
     f = smax(f, y - 0.95, 0.05)
-    f = smax(f, np.where(y > -0.05, -0.55 - z, -2.0), 0.05)
+    # above the cheeks the cranium makes the sides and back: keep the mask in front (its cut edge
+    # stays inside the cranium)
+    f = smax(f, np.where(y > -0.05, -0.55 + 0.35 * smoothstep(0.3, 0.8, y) - z, -2.0), 0.05)
     return f < 0.0
 
 

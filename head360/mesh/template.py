@@ -178,7 +178,7 @@ ANCHOR_DOC = {
     "upper_teeth_edge": "[n, 3] biting edge of the upper teeth along the arch, right -> left",
     "lower_teeth_edge": "[n, 3] biting edge of the lower teeth, right -> left",
     "tongue_tip": "[3] front of the tongue",
-    "eye_socket_left_lid": "[n] int per lid-lining vertex (part order): +1 hangs from the upper lid, -1 lower, 0 corner",
+    "eye_socket_left_lid": "[n] int per lid-lining vertex (part order): +1 upper lid, -1 lower lid, 0 corner",
     "eye_socket_left_ring": "[n] int ring of each lining vertex behind the margin (1 = next to the margin)",
     "mouth_bag_side": "[n] int per mouth-bag vertex (part order): +1 upper half, -1 lower half, 0 corner/throat",
     "mouth_bag_ring": "[n] int ring of each mouth-bag vertex behind the lips (1 = inner lip wall)",
@@ -266,6 +266,8 @@ class _Assembler:
         self.ranges[name] = (first, self.nv)
         faces = index[piece.faces]
         uv_faces = piece.faces if piece.uv_faces is None else piece.uv_faces
+        if piece.shared and self.faces and _runs_like(faces, self.faces[0]):
+            faces, uv_faces = faces[:, [0, 2, 1]], uv_faces[:, [0, 2, 1]]
         u0, v0, w, h = rect
         uv = np.stack([u0 + w * piece.uvs[:, 0], v0 + h * piece.uvs[:, 1]], 1)
         self.uvs.append(uv)
@@ -276,6 +278,16 @@ class _Assembler:
         self.labels.append(lab)
         self.face_parts.append(np.full(len(faces), int(part), np.uint8))
         return index
+
+
+def _runs_like(faces: np.ndarray, reference: np.ndarray) -> bool:
+    """True if ``faces`` use the edges they share with ``reference`` in the same direction (then they
+    must be flipped: a consistently oriented surface uses each shared edge once each way)."""
+    ref = set(map(tuple, np.concatenate([reference[:, [0, 1]], reference[:, [1, 2]], reference[:, [2, 0]]]).tolist()))
+    own = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]).tolist()
+    same = sum(1 for e in own if tuple(e) in ref)
+    opposite = sum(1 for e in own if (e[1], e[0]) in ref)
+    return same > opposite
 
 
 def _skin_uvs(skin, el_loop_of_col) -> tuple[np.ndarray, np.ndarray]:
@@ -294,7 +306,8 @@ def _skin_uvs(skin, el_loop_of_col) -> tuple[np.ndarray, np.ndarray]:
     faces = skin.faces
     fa = az[faces]  # [F, 3]
     x_sign = np.sign(skin.vertices[:, 0])
-    on_seam = np.isin(faces, skin.seam)
+    seam = np.union1d(skin.seam, band[:, 0])  # up the back midline, neck band included
+    on_seam = np.isin(faces, seam)
     is_crown = faces == skin.crown
     special = on_seam | is_crown
     # faces that touch the back seam take its u = 0 or u = 1 copy by the side their other corners
@@ -586,7 +599,7 @@ def _anchors(skin, vertices, vertex_part, ranges, bag_index, bag_side, upper_arc
     anc["jaw_hinge"] = np.array([0.0, hy, hz], f32)
     anc["jaw_axis"] = np.array([1.0, 0.0, 0.0], f32)
     anc["chin"] = chin.astype(f32)
-    mid = skin_ids[(np.abs(skin.vertices[:, 0]) < 0.03) & (skin.vertices[:, 2] > 0.3)]
+    mid = skin_ids[(np.abs(skin.vertices[:, 0]) < 0.03) & (skin.vertices[:, 2] > 0.55) & (skin.vertices[:, 1] > -1.3)]
     anc["menton"] = vertices[mid[np.argmin(skin.vertices[mid, 1])]].astype(f32)
     for side, part in (("left", Part.EAR_LEFT), ("right", Part.EAR_RIGHT)):
         ev = vertices[vertex_part == int(part)]
