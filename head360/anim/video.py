@@ -22,6 +22,7 @@ one); they are counted and reported.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -142,6 +143,14 @@ class CaptureConfig:
     (in units of 5% of the camera distance)."""
     landmark_sigma: float = 0.01
     """Expected landmark noise as a fraction of the face size (residuals are divided by it)."""
+    ignore_regions: tuple[str, ...] = ("lips_inner",)
+    """mediapipe regions (:func:`head360.fit.landmarks.face_region` names) left out of the solve. The
+    inner lip contour by default: a landmark table made on closed mouths puts the upper and lower
+    inner lip on the same mesh point (the mouth slit), which an open mouth contradicts."""
+    offset_sigma: float | None = 0.05
+    """Prior sigma (world units; 0.05 = 5 mm) of a per-landmark 3D offset shared by all frames, which
+    absorbs where mediapipe's points sit on this face differently from the landmark table, so that
+    the weights explain what changes over the clip. None: no offsets."""
     smoothing: float = 0.025
     """Sigma in seconds of the zero-phase Gaussian filter on weights and head rotation (0: off)."""
     max_frames: int | None = None
@@ -390,6 +399,11 @@ def track_performance(
     principal = np.array([w / 2.0, h / 2.0])
     idx = np.asarray(table.mediapipe_index)
     use = idx < min(len(p) for p in points)
+    if cfg.ignore_regions:
+        from head360.fit.landmarks import face_region
+
+        ignored = np.concatenate([face_region(name) for name in cfg.ignore_regions])
+        use &= ~np.isin(idx, ignored)
     if use.sum() < 6:
         raise Head360Error(f"only {int(use.sum())} landmarks of the table were found; tracking needs at least 6")
     idx = idx[use]
@@ -397,8 +411,8 @@ def track_performance(
     if int(verts.max()) >= mesh.num_vertices:
         raise Head360Error(f"the landmark table refers to vertex {int(verts.max())}; the mesh has {mesh.num_vertices}")
 
-    def rows(a: np.ndarray) -> np.ndarray:  # [..., V, 3] -> [..., L, 3]
-        return np.einsum("lk,...lkc->...lc", bary, np.asarray(a, np.float64)[..., verts, :])
+    def rows(a: np.ndarray) -> np.ndarray:  # [..., V, 3] -> [..., L, 3] (only the rows, then float64)
+        return np.einsum("lk,...lkc->...lc", bary, np.asarray(a)[..., verts, :].astype(np.float64))
 
     nl = len(idx)
     k = mesh.interaction_rank
@@ -444,6 +458,7 @@ def track_performance(
         dtype=dt,
         requires_grad=not fixed_shape,
     )
+    offsets = torch.zeros(nl * 3, dtype=dt, requires_grad=cfg.offset_sigma is not None)
     b = torch.zeros(f, NUM_BLENDSHAPES, dtype=dt, requires_grad=True)
     rvec = torch.tensor(rvecs, dtype=dt, requires_grad=True)
     tvec = torch.tensor(tvecs, dtype=dt, requires_grad=True)
@@ -451,7 +466,7 @@ def track_performance(
 
     def residuals():
         deltas = expr_t if inter_t is None else expr_t + torch.einsum("k,jkn->jn", s[:k], inter_t)
-        pts = (mean_t + s @ shape_t)[None] + b @ deltas  # [F, L*3]
+        pts = (mean_t + offsets + s @ shape_t)[None] + b @ deltas  # [F, L*3]
         cam = pts.view(f, nl, 3) @ _rotation_matrices(rvec).transpose(1, 2) + tvec[:, None, :]
         uv = focal * cam[..., :2] / cam[..., 2:3].clamp_min(1e-3) + principal_t
         return uv - target_t
@@ -459,25 +474,30 @@ def track_performance(
     groups = [{"params": [b], "lr": 0.03}, {"params": [rvec], "lr": 0.003}, {"params": [tvec], "lr": 0.003 * depth}]
     if not fixed_shape:
         groups.append({"params": [s], "lr": 0.03})
+    if cfg.offset_sigma is not None:
+        groups.append({"params": [offsets], "lr": 0.003})
     opt = torch.optim.Adam(groups)
-    for step in range(cfg.steps):
-        opt.zero_grad()
-        r = residuals()
-        loss = (conf_t * (r / scale) ** 2).sum()
-        loss = loss + cfg.weight_l1 * b.sum() + cfg.weight_l2 * (b * b).sum()
-        if not fixed_shape:
-            loss = loss + cfg.shape_prior * (s * s).sum()
-        if f > 1:
-            loss = loss + cfg.temporal_prior * ((b[1:] - b[:-1]) ** 2).sum()
-            turn = ((rvec[1:] - rvec[:-1]) / 0.05) ** 2
-            move = ((tvec[1:] - tvec[:-1]) / (0.05 * depth)) ** 2
-            loss = loss + cfg.pose_temporal_prior * (turn.sum() + move.sum())
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            b.clamp_(0.0, 1.0)
-        if progress is not None and (step % 10 == 9 or step == cfg.steps - 1):
-            progress("fit", step + 1, cfg.steps)
+    with _single_thread():
+        for step in range(cfg.steps):
+            opt.zero_grad()
+            r = residuals()
+            loss = (conf_t * (r / scale) ** 2).sum()
+            loss = loss + cfg.weight_l1 * b.sum() + cfg.weight_l2 * (b * b).sum()
+            if not fixed_shape:
+                loss = loss + cfg.shape_prior * (s * s).sum()
+            if cfg.offset_sigma is not None:
+                loss = loss + ((offsets / cfg.offset_sigma) ** 2).sum()
+            if f > 1:
+                loss = loss + cfg.temporal_prior * ((b[1:] - b[:-1]) ** 2).sum()
+                turn = ((rvec[1:] - rvec[:-1]) / 0.05) ** 2
+                move = ((tvec[1:] - tvec[:-1]) / (0.05 * depth)) ** 2
+                loss = loss + cfg.pose_temporal_prior * (turn.sum() + move.sum())
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                b.clamp_(0.0, 1.0)
+            if progress is not None and (step % 10 == 9 or step == cfg.steps - 1):
+                progress("fit", step + 1, cfg.steps)
     with torch.no_grad():
         err = torch.sqrt((residuals() ** 2).sum(-1).mean(-1)).numpy()
         rots = _rotation_matrices(rvec).numpy()
@@ -490,3 +510,17 @@ def track_performance(
         focal_px=focal,
         errors_px=err,
     )
+
+
+@contextlib.contextmanager
+def _single_thread():
+    """The solve is thousands of tiny tensor ops: one intra-op thread is several times faster than two
+    (and far faster on a busy machine, where threads wait for each other). Restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

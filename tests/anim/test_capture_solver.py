@@ -52,10 +52,10 @@ def test_recovers_weight_curves_and_head_yaw(scene):
         r = np.corrcoef(got, want)[0, 1]
         assert r > 0.9, f"{name}: r={r:.3f}"
     assert np.corrcoef(res.track.head_rotation[:, 0], yaw)[0, 1] > 0.95
-    # the stand-in's identity directions are random linear maps that include small rotations, so the
-    # yaw is only determined up to a small constant; its motion must match
+    # the stand-in's identity and most of its expression directions are random linear maps, which
+    # include small rotations: the yaw is only determined up to a few degrees; its motion must match
     err = res.track.head_rotation[:, 0] - yaw
-    assert np.abs(err.mean()) < 8.0 and np.abs(err - err.mean()).max() < 3.0
+    assert np.abs(err.mean()) < 8.0 and np.abs(err - err.mean()).max() < 5.0
     assert np.nanmedian(res.errors_px) < 1.0
     # the identity is shared by all frames and lands near the true one
     # (the stand-in's 50 identity directions span only 9 linear maps, so compare the neutral geometry

@@ -39,7 +39,7 @@ def clip(tmp_path_factory):
     with MeshRenderer(SIZE) as renderer:
         for i in range(FRAMES):
             renderer.set_scene(assets.render_meshes(weights[i], hair=True, occlusion=False))
-            cam = Camera.orbit(8.0 * np.sin(i / FRAMES * 2 * np.pi), 5.0, radius=4.2)  # a head that moves a bit
+            cam = Camera.orbit(8.0 * np.sin(i / FRAMES * 2 * np.pi), 5.0, radius=6.0)  # a head that moves a bit
             frames.append(renderer.render(cam).rgb[..., :3])
     path = tmp_path_factory.mktemp("clip") / "performance.mp4"
     write_video(frames, path, fps=FPS)
