@@ -18,7 +18,9 @@ def tiny_checkpoint(tmp_path_factory):
     folder = tmp_path_factory.mktemp("anim-ckpt")
     standin_mesh_model(2).save(folder / "mesh.safetensors")
     path = folder / "tiny.safetensors"
-    init_checkpoint("tiny", str(folder / "mesh.safetensors"), str(path), subjects=2, seed=0)
+    init_checkpoint(
+        "tiny", str(folder / "mesh.safetensors"), str(path), subjects=2, seed=0, hairstyles=("short", "long", "curly")
+    )
     return path
 
 

@@ -25,7 +25,14 @@ def model(tiny_checkpoint):
     from head360.model.checkpoint import load_checkpoint, resolve_subject
 
     ckpt = load_checkpoint(tiny_checkpoint)
-    return ckpt.generator, resolve_subject(ckpt, "1")
+    g, subject = ckpt.generator, resolve_subject(ckpt, "1")
+    import torch
+
+    from head360.model.checkpoint import subject_planes
+
+    with torch.no_grad():  # an untrained model: make sure this one renders something at all
+        assert g.occupancy(subject_planes(g, subject, subject.blend_weights)).any()
+    return g, subject
 
 
 def test_track_renders_to_mp4_with_the_right_frame_count(model, tmp_path):

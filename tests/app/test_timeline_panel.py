@@ -19,7 +19,7 @@ pytestmark = pytest.mark.gui
 
 REPO = Path(__file__).resolve().parents[2]
 
-RUNNER = r'''
+RUNNER = r"""
 import json, sys, time, traceback
 from pathlib import Path
 import numpy as np
@@ -127,7 +127,7 @@ from app.studio import StudioOptions, run_studio
 code = run_studio(StudioOptions(checkpoint=checkpoint, export_dir=Path(export_dir), driver=driver, display_size=128))
 Path(report_path).write_text(json.dumps(report))
 sys.exit(code)
-'''
+"""
 
 
 def _free_display() -> int:
@@ -166,7 +166,13 @@ def checkpoint(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("timeline-model")
     standin_mesh_model(2).save(folder / "mesh.safetensors")
-    init_checkpoint("tiny", str(folder / "mesh.safetensors"), str(folder / "tiny.safetensors"), subjects=2)
+    init_checkpoint(
+        "tiny",
+        str(folder / "mesh.safetensors"),
+        str(folder / "tiny.safetensors"),
+        subjects=2,
+        hairstyles=("short", "long", "curly"),
+    )
     return folder / "tiny.safetensors"
 
 
