@@ -198,3 +198,57 @@ def project_shape(model: MeshModel, vertices, weights=None) -> np.ndarray:
             r = r - np.tensordot(b, deltas, axes=1)
         s = np.linalg.lstsq(a, r.reshape(-1), rcond=None)[0]
     return s.astype(np.float32)
+
+
+def fit_mesh_model_from_meshes(
+    neutrals: np.ndarray,
+    deltas_of,
+    faces: np.ndarray,
+    uvs: np.ndarray,
+    faces_uv: np.ndarray,
+    face_label: np.ndarray,
+    interaction_rank: int = 16,
+) -> MeshModel:
+    """Fit the bilinear model on meshes of one topology that are not procedural (imported rigs).
+
+    neutrals: [N, V, 3] neutral heads of N subjects; deltas_of(i) -> [52, V, 3] blendshape deltas of
+    subject i (read one subject at a time, so N x 52 meshes never sit in memory together).
+    The shape space is the whitened PCA of the neutrals (min(50, N - 1) directions, the rest zero);
+    each blendshape's delta is regressed on [1, s_1 .. s_K] like :func:`fit_mesh_model`.
+    """
+    neutrals = np.asarray(neutrals, np.float64)
+    n, nv = neutrals.shape[:2]
+    mean = neutrals.mean(0)
+    centred = (neutrals - mean).reshape(n, -1)
+    u, sing, vt = np.linalg.svd(centred, full_matrices=False)
+    keep = int(min(50, max(n - 1, 0), int((sing > 1e-9 * max(sing.max(initial=0.0), 1e-12)).sum())))
+    scale = np.sqrt(max(n - 1, 1))
+    shape_basis = np.zeros((50, nv, 3))
+    shape_basis[:keep] = (vt[:keep] * (sing[:keep] / scale)[:, None]).reshape(keep, nv, 3)
+    codes = np.zeros((n, 50))
+    codes[:, :keep] = u[:, :keep] * scale
+    k = int(min(interaction_rank, keep))
+    design = np.concatenate([np.ones((n, 1)), codes[:, :k]], 1)  # [N, K+1]
+    gram = design.T @ design
+    rhs = np.zeros((k + 1, NUM_BLENDSHAPES * nv * 3))
+    for i in range(n):
+        rhs += design[i][:, None] * np.asarray(deltas_of(i), np.float64).reshape(1, -1)
+    coef = np.linalg.lstsq(gram, rhs, rcond=None)[0].reshape(k + 1, NUM_BLENDSHAPES, nv, 3)
+    model = MeshModel(
+        mean=mean.astype(np.float32),
+        shape_basis=shape_basis.astype(np.float32),
+        expr_basis=coef[0].astype(np.float32),
+        expr_shape_basis=np.moveaxis(coef[1:], 0, 1).astype(np.float32),
+        faces=np.asarray(faces, np.int64),
+        uvs=np.asarray(uvs, np.float32),
+        faces_uv=np.asarray(faces_uv, np.int64),
+        face_label=np.asarray(face_label, np.uint8),
+        landmark_vertices=np.zeros(0, np.int64),
+        info={
+            "units": "1 = 10 cm; +y up, face along +z, +x = subject's left",
+            "shape_code": f"whitened PCA of {n} imported neutral heads ({keep} directions, the rest unused)",
+            "landmarks": [],
+            "fit": {"subjects": n, "shape_directions": keep, "interaction_rank": k, "source": "imported meshes"},
+        },
+    )
+    return roundtrip(model)

@@ -283,11 +283,15 @@ class _Assembler:
 def _runs_like(faces: np.ndarray, reference: np.ndarray) -> bool:
     """True if ``faces`` use the edges they share with ``reference`` in the same direction (then they
     must be flipped: a consistently oriented surface uses each shared edge once each way)."""
-    ref = set(map(tuple, np.concatenate([reference[:, [0, 1]], reference[:, [1, 2]], reference[:, [2, 0]]]).tolist()))
-    own = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]).tolist()
-    same = sum(1 for e in own if tuple(e) in ref)
-    opposite = sum(1 for e in own if (e[1], e[0]) in ref)
-    return same > opposite
+    n = int(max(faces.max(), reference.max())) + 1
+
+    def directed(f):
+        e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+        return e[:, 0] * n + e[:, 1], e[:, 1] * n + e[:, 0]
+
+    ref, _ = directed(reference)
+    own, own_reversed = directed(faces)
+    return int(np.isin(own, ref).sum()) > int(np.isin(own_reversed, ref).sum())
 
 
 def _skin_uvs(skin, el_loop_of_col) -> tuple[np.ndarray, np.ndarray]:

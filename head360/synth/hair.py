@@ -282,7 +282,15 @@ _BARY = np.array(
 )  # fmt: skip
 
 
-def skull_radius_map(vertices: np.ndarray, faces: np.ndarray, center: np.ndarray, grid: _LatLon) -> np.ndarray:
+def surface_samples(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Points spread over every triangle (corners, edge midpoints, inner points) -> [F * 10, 3]."""
+    tri = np.asarray(vertices, np.float64)[np.asarray(faces)]  # [F, 3, 3]
+    return (_BARY @ tri).reshape(-1, 3)
+
+
+def skull_radius_map(
+    vertices: np.ndarray, faces: np.ndarray, center: np.ndarray, grid: _LatLon, samples: np.ndarray | None = None
+) -> np.ndarray:
     """Outermost distance of the surface from ``center`` per lat/lon cell -> [n_lat, n_lon].
 
     The triangles are sampled densely and splatted with a maximum; empty cells take their nearest
@@ -290,8 +298,7 @@ def skull_radius_map(vertices: np.ndarray, faces: np.ndarray, center: np.ndarray
     """
     from scipy import ndimage
 
-    tri = np.asarray(vertices, np.float64)[np.asarray(faces)]  # [F, 3, 3]
-    p = np.einsum("sk,fkd->fsd", _BARY, tri).reshape(-1, 3) - center
+    p = (surface_samples(vertices, faces) if samples is None else samples) - center
     r = np.linalg.norm(p, axis=1)
     phi, lam = _to_angles(p)
     row, col = grid.cell(phi, lam)
@@ -330,12 +337,18 @@ class _Cylinder:
         return self.rho[np.rint(row).astype(np.int64), col]
 
 
-def head_cylinder(vertices: np.ndarray, faces: np.ndarray, center: np.ndarray, n_y: int = 161, n_lon: int = 256):
+def head_cylinder(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    center: np.ndarray,
+    n_y: int = 161,
+    n_lon: int = 256,
+    samples: np.ndarray | None = None,
+) -> _Cylinder:
     """Splat the surface into a conservative height x longitude map of horizontal radius."""
     from scipy import ndimage
 
-    tri = np.asarray(vertices, np.float64)[np.asarray(faces)]
-    p = np.einsum("sk,fkd->fsd", _BARY, tri).reshape(-1, 3) - center
+    p = (surface_samples(vertices, faces) if samples is None else samples) - center
     rho = np.hypot(p[:, 0], p[:, 2])
     phi = np.arctan2(p[:, 0], p[:, 2])
     y = p[:, 1] + center[1]
@@ -978,9 +991,9 @@ def _grid_to_mesh(p_in, p_out, u, v, valid, twist, center):
 
     # boundary edges of the outer grid (used by one face), except the seam and the pole
     e = np.concatenate([outer[:, [0, 1]], outer[:, [1, 2]], outer[:, [2, 0]]])
-    key = np.sort(e, axis=1)
-    _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    bnd = e[counts[inv.reshape(-1)] == 1]
+    key = np.minimum(e[:, 0], e[:, 1]) * (2 * nv) + np.maximum(e[:, 0], e[:, 1])
+    _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+    bnd = e[counts[inv] == 1]
     col_of = np.zeros(nv, np.int64)
     row_of = np.zeros(nv, np.int64)
     cols, rows = np.nonzero(valid)
@@ -1071,9 +1084,10 @@ def _ponytail(st: _Style, fr: HeadFrame, R, grid, r_out_tie: float, seed: int):
     p3 = base + out_dir * 0.3 + np.array([0.0, -length_y, 0.0])
     b = (1 - s)[:, None] ** 3 * p0 + 3 * ((1 - s) ** 2 * s)[:, None] * p1
     b += 3 * ((1 - s) * s**2)[:, None] * p2 + (s**3)[:, None] * p3
-    radius = 0.085 + 0.1 * smoothstep(0.0, 0.12, s) * (1 - 0.55 * smoothstep(0.3, 1.0, s))
-    radius = radius * (1 - 0.85 * smoothstep(0.88, 1.0, s))
-    radius[-1] = 0.01
+    # pinched at the tie, full just below it, thinning towards a soft, slightly pointed end
+    radius = 0.09 + 0.14 * smoothstep(0.0, 0.12, s) * (1 - 0.45 * smoothstep(0.25, 1.0, s))
+    radius = radius * (1 - 0.7 * smoothstep(0.8, 1.0, s))
+    radius[-1] = 0.02
     b[1:] = _push_clear(b[1:], radius[1:], fr, R, grid, 0.03)
     return _tube(b, radius, 28, twist=1.2, seed=seed + 31, bump=0.08)
 
@@ -1143,8 +1157,9 @@ def build_hair(
     seed = 0 if rng is None else int(rng.integers(0, 2**31 - 1))
     fr = head_frame(head_vertices, template)
     grid = _LatLon(cfg.map_lat, cfg.map_lon)
-    R = skull_radius_map(head_vertices, template.faces, fr.center, grid)
-    cyl = head_cylinder(head_vertices, template.faces, fr.center)
+    samples = surface_samples(head_vertices, template.faces)
+    R = skull_radius_map(head_vertices, template.faces, fr.center, grid, samples)
+    cyl = head_cylinder(head_vertices, template.faces, fr.center, samples=samples)
     st = _build_style(style, fr, rng)
     p_in, p_out, u, v, valid, _, twist = _build_shell(st, fr, R, grid, cfg, seed, cyl)
     verts, faces, uvs, tangents = _grid_to_mesh(p_in, p_out, u, v, valid, twist, fr.center)

@@ -96,6 +96,8 @@ class ImportedSubject:
         has_hair = (folder / "hair.obj").is_file()
         self.hairstyle = str(meta.get("hairstyle") or f"hair_{self.id}") if has_hair else "none"
         self._neutral = None
+        self._built = None
+        self.keep_built = False
 
     # --- reading ------------------------------------------------------------------------------
     def neutral_mesh(self):
@@ -119,23 +121,27 @@ class ImportedSubject:
         return paths
 
     def build(self):
-        from head360.mesh.obj import read_obj
+        """Read and check the subject's meshes -> SubjectAssets (kept for the next call)."""
+        if self._built is not None:
+            return self._built
+        from head360.mesh.obj import read_obj, read_obj_vertices
         from head360.synth.hair import HairMesh
         from head360.synth.subject import SubjectAssets, SubjectSpec
 
         neutral = self.neutral_mesh()
         paths = self.blendshape_paths()
         base = self.transform(neutral.vertices)
+        topology = read_obj_vertices(self.folder / "neutral.obj")[1]
         deltas = np.zeros((len(ARKIT_NAMES), len(base), 3), np.float32)
         for j, p in enumerate(paths):
-            m = read_obj(p)
-            if m.vertices.shape != neutral.vertices.shape or not np.array_equal(m.faces, neutral.faces):
+            vertices, digest = read_obj_vertices(p)
+            if vertices.shape != neutral.vertices.shape or digest != topology:
                 raise Head360Error(
-                    f"subject '{self.id}': {p.name} has {len(m.vertices)} vertices / {len(m.faces)} faces but "
-                    f"neutral.obj has {len(neutral.vertices)} / {len(neutral.faces)}; blendshapes must share "
-                    "the neutral's topology"
+                    f"subject '{self.id}': {p.name} has {len(vertices)} vertices and "
+                    f"{'the same' if digest == topology else 'different'} faces, neutral.obj has "
+                    f"{len(neutral.vertices)} vertices; blendshapes must share the neutral's topology"
                 )
-            deltas[j] = self.transform(m.vertices) - base
+            deltas[j] = self.transform(vertices) - base
         topo = _topology(neutral, self.id)
         texture = self._texture(neutral)
         hair = hair_texture = None
@@ -150,7 +156,10 @@ class ImportedSubject:
                             tangents=_strand_tangents(hv, hf))  # fmt: skip
             hair_texture = _read_image(h.texture) if h.texture and h.texture.is_file() else _solid((60, 45, 35))
         spec = SubjectSpec(self.id, 0, [], {}, self.hairstyle)
-        return SubjectAssets(spec, topo, base.astype(np.float32), deltas, texture, hair, hair_texture)
+        built = SubjectAssets(spec, topo, base.astype(np.float32), deltas, texture, hair, hair_texture)
+        if self.keep_built:
+            self._built = built
+        return built
 
     def _texture(self, neutral) -> np.ndarray:
         if neutral.texture is not None and neutral.texture.is_file():
@@ -208,7 +217,7 @@ def frame_transform(vertices: np.ndarray):
     models) plus centring, applied to every mesh of the subject set. Returns (transform, note)."""
     v = np.asarray(vertices, np.float64)
     lo, hi = v.min(0), v.max(0)
-    if (np.abs(v) <= HEAD_BOX_HALF).all():
+    if (np.abs(v) <= HEAD_BOX_HALF * 1.05).all():  # a neck cut at the box bottom counts as fitting
         return (lambda x: np.asarray(x, np.float32)), None
     height = float(hi[1] - lo[1])
     scale = 10.0 ** np.round(np.log10(2.4 / max(height, 1e-9)))
@@ -240,6 +249,8 @@ class ImportWriter(DatasetWriter):
         first = ImportedSubject(folders[0], lambda x: np.asarray(x, np.float32))
         self.transform, self.note = frame_transform(first.neutral_mesh().vertices)
         self._subjects = [ImportedSubject(f, self.transform) for f in folders]
+        for s in self._subjects:  # the mesh-model fit and the renders read each subject: keep a few in memory
+            s.keep_built = len(self._subjects) <= 16
         self._check_topologies()
 
     def _check_topologies(self) -> None:
@@ -263,13 +274,9 @@ class ImportWriter(DatasetWriter):
     def _make_mesh_model(self, subjects: list):
         from head360.mesh.fit import fit_mesh_model_from_meshes
 
-        neutrals, deltas = [], []
-        for s in subjects:
-            assets = s.build()
-            neutrals.append(assets.neutral)
-            deltas.append(assets.deltas)
+        neutrals = np.stack([s.transform(s.neutral_mesh().vertices) for s in subjects])
         topo = _topology(subjects[0].neutral_mesh(), subjects[0].id)
-        return fit_mesh_model_from_meshes(np.stack(neutrals), np.stack(deltas), topo.faces, topo.uvs,
+        return fit_mesh_model_from_meshes(neutrals, lambda i: subjects[i].build().deltas, topo.faces, topo.uvs,
                                           topo.faces_uv, topo.face_label)  # fmt: skip
 
     def run(self) -> dict:
