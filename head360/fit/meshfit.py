@@ -225,11 +225,11 @@ class MeshFitConfig:
     """Solver iterations on the pose and focal alone (mean shape, neutral expression) first."""
     steps: int = 40
     """Solver iterations on pose, focal, shape and expression together."""
-    landmark_sigma: float = 0.01
+    landmark_sigma: float = 0.02
     """Expected landmark noise as a fraction of the face size: residuals are divided by it."""
     shape_prior: float = 1.0
     """Weight of ||s||^2 (s ~ N(0, I) has E||s||^2 = 50)."""
-    weight_l1: float = 2.0
+    weight_l1: float = 10.0
     """Sparsity of the blendshape weights (sum of b; b >= 0)."""
     weight_l2: float = 2.0
     """Smallness of the blendshape weights (sum of b^2)."""
@@ -347,7 +347,7 @@ class MeshFitter:
         k = mesh.interaction_rank
         # [K, 52*L*3]: how the blendshape deltas change along the first K shape directions
         xs = rows(mesh.expr_shape_basis)  # [52, K, L, 3]
-        self.expr_shape_basis = xs.permute(1, 0, 2, 3).reshape(k, -1).contiguous()
+        self.expr_shape_basis = xs.permute(1, 0, 2, 3).reshape(k, n * self.num_points * 3).contiguous()
 
     def points(self, shape: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """shape [S], weights [52] (float64) -> landmark points [L, 3]."""

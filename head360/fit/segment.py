@@ -121,7 +121,7 @@ def segment_photo(
     rest = fg & ~oval
     # skin outside mediapipe's outline (forehead up to the hairline, ears) stays near the outline
     face_h = float(np.linalg.norm(lm[CHIN] - lm[10]))
-    reach = max(3, int(round(0.14 * face_h)))
+    reach = max(3, int(round(0.3 * face_h)))
     near = cv2.dilate(oval.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
     skin_out = rest & skin_like & above & near.astype(bool)
     # only skin that touches the face counts (forehead, ears); skin-coloured blobs elsewhere are hair
