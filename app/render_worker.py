@@ -25,17 +25,20 @@ import numpy as np
 from head360.cameras import Camera
 from head360.errors import Head360Error
 
-RENDER_MODES: tuple[str, ...] = ("rgb", "raw", "depth", "alpha", "mesh")
-"""Viewport modes: the generator's image, its raw neural render, depth, alpha, and the shaded
-marching-cubes mesh."""
+RENDER_MODES: tuple[str, ...] = ("rgb", "raw", "depth", "alpha", "mesh", "mesh_color")
+"""Viewport modes: the generator's image, its raw neural render, depth, alpha, and the marching-cubes
+mesh that export writes, shaded in clay (the shape reads best) or with its vertex colours."""
 
 MODE_LABELS: dict[str, str] = {
     "rgb": "RGB (final image)",
     "raw": "Raw neural image",
     "depth": "Depth",
     "alpha": "Alpha",
-    "mesh": "Shaded mesh",
+    "mesh": "Mesh (clay)",
+    "mesh_color": "Mesh (colours)",
 }
+MESH_MODES = ("mesh", "mesh_color")
+CLAY = (0.72, 0.70, 0.68)
 
 
 @dataclass
@@ -78,7 +81,7 @@ class RenderRequest:
     mode: str = "rgb"
     quality: str = "full"
     interactive: bool = False
-    mesh_resolution: int = 96
+    mesh_resolution: int = 64
     mesh_iso: float | None = None
     id: int = 0
 
@@ -175,6 +178,12 @@ class RenderWorker:
     def cancel_idle_tasks(self, prefix: str = "") -> None:
         with self._cond:
             self._idle = [t for t in self._idle if not t[0].startswith(prefix)]
+
+    @property
+    def submitted_id(self) -> int:
+        """Id of the newest request submitted."""
+        with self._cond:
+            return self._next_id
 
     @property
     def busy(self) -> bool:
@@ -278,7 +287,7 @@ class RenderWorker:
         try:
             planes, planes_ms = self.planes_for(request)
             mesh_ms = 0.0
-            if request.mode == "mesh":
+            if request.mode in MESH_MODES:
                 native, mesh_ms, detail = self._render_mesh(request, planes)
             else:
                 native, detail = render_frame(request, planes, self.display_size)
@@ -314,12 +323,16 @@ class RenderWorker:
             from head360.gl.renderer import MeshRenderer
 
             self._mesh_renderer = MeshRenderer(self.display_size, supersample=2)
-        if self._mesh_scene_key != self._mesh_key:
+        scene_key = (self._mesh_key, request.mode)
+        if self._mesh_scene_key != scene_key:
             from head360.gl.renderer import RenderMesh
 
             m = self._mesh
-            self._mesh_renderer.set_scene([RenderMesh(m.vertices, m.faces, colors=m.colors, material="plain")])
-            self._mesh_scene_key = self._mesh_key
+            colors = m.colors if request.mode == "mesh_color" else None
+            self._mesh_renderer.set_scene(
+                [RenderMesh(m.vertices, m.faces, colors=colors, material="plain", base_color=CLAY)]
+            )
+            self._mesh_scene_key = scene_key
         out = self._mesh_renderer.render(request.camera, outputs=("rgb",))
         detail = (
             f"mesh {len(self._mesh.vertices):,} vertices, grid {request.mesh_resolution}³, iso {self._mesh_iso:.3g}"

@@ -26,17 +26,18 @@ from app.file_drop import FileDrop
 from app.images import IMAGE_SUFFIXES
 from app.jobs import JobRunner
 from app.orbit import OrbitView
-from app.render_worker import LoadedModel, RenderRequest, RenderWorker
+from app.render_worker import MESH_MODES, LoadedModel, RenderRequest, RenderWorker
 from head360.errors import Head360Error
 
 INTERACTION_HOLD_S = 0.3
 """After the last drag / slider event, how long the view counts as moving (low-res preview frames)."""
 
 ACTIVE_UI_FPS = 60.0
-IDLE_UI_FPS = 30.0
-"""The UI loop runs at up to 60 frames/s while something moves (mouse, sliders, new frames, jobs) and at
-30 when nothing does, so that on machines that draw the UI in software (no GPU) it leaves the CPU to the
-renderer."""
+IDLE_UI_FPS = 12.0
+"""The UI loop runs at up to 60 frames/s while the user acts (mouse, keys, within the last second) or the
+head spins, and at 12 when nobody touches it (new frames, progress bars and logs still show within a
+tenth of a second). On machines that draw the UI in software (no GPU driver) a frame costs tens of ms of
+CPU: idling slowly leaves the CPU to the renderer."""
 ACTIVE_HOLD_S = 1.0
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -61,7 +62,7 @@ class StudioOptions:
     title: str = "Head360 Studio"
     driver: Callable[[Studio], Iterator] | None = None
     """Automation hook: a generator function advanced once per UI frame; the studio closes when it ends."""
-    mesh_preview_resolution: int = 96
+    mesh_preview_resolution: int = 64
     """Grid side of the marching-cubes mesh shown in the viewport's shaded mesh mode."""
 
 
@@ -88,6 +89,7 @@ class Studio:
         self.frame_count = 0
         self.last_result = None
         self.results_shown = 0
+        self.last_done_id = 0
         self.exit_code = 0
         self._dirty = True
         self._moving_until = 0.0
@@ -95,6 +97,7 @@ class Studio:
         self._running = False
         self._layout_size = (0, 0)
         self._fitted_note_shown = False
+        self._key_pressed = False
 
         from app.panels.blendshapes import BlendshapePanel
         from app.panels.export import ExportPanel
@@ -227,12 +230,21 @@ class Studio:
         return head
 
     def set_mode(self, mode: str) -> None:
+        """Viewport render mode (one of app.render_worker.RENDER_MODES); the toolbar follows."""
+        import dearpygui.dearpygui as dpg
+
+        from app.render_worker import MODE_LABELS
+
         self.mode = mode
+        dpg.set_value("view_mode", MODE_LABELS[mode])
         self.view_changed()
 
     def set_quality(self, name: str) -> None:
-        self.generator.quality(name)
+        import dearpygui.dearpygui as dpg
+
+        self.generator.quality(name)  # unknown -> Head360Error
         self.quality = name
+        dpg.set_value("view_quality", name)
         self.view_changed()
 
     # --- render requests ----------------------------------------------------------------------
@@ -242,6 +254,16 @@ class Studio:
             self._moving_until = time.perf_counter() + INTERACTION_HOLD_S
 
     view_changed = head_changed
+
+    @property
+    def settled(self) -> bool:
+        """The newest request has been rendered and shown, at rest quality, and nothing else is due."""
+        return (
+            not self._dirty
+            and not self._last_interactive
+            and not self.worker.busy
+            and self.last_done_id == self.worker.submitted_id
+        )
 
     def _moving(self) -> bool:
         return self.viewport.dragging or self.spin or time.perf_counter() < self._moving_until
@@ -267,7 +289,7 @@ class Studio:
         lowered = (
             moving
             and self.preview_while_moving
-            and self.mode != "mesh"
+            and self.mode not in MESH_MODES
             and self.quality != "preview"
             and "preview" in self.generator.config.renderer.qualities
         )
@@ -411,18 +433,25 @@ class Studio:
             with dpg.group(horizontal=True, tag="main_row"):
                 with dpg.child_window(tag="left_panel", border=False, no_scrollbar=True):
                     self.viewport.build("left_panel")
-                with dpg.child_window(tag="right_panel", border=True), dpg.tab_bar(tag="tabs"):
+                # a group, not a child window: inside a child window without a scrollbar DearPyGui stretches
+                # the first tab of a tab bar over the free width
+                with dpg.group(tag="right_panel"), dpg.tab_bar(tag="tabs"):
                     for name, panel in zip(TAB_NAMES, self.tab_panels, strict=True):
                         with dpg.tab(label=name, tag=f"tab_{name}"):
-                            with dpg.child_window(tag=f"tab_body_{name}", border=False):
+                            with dpg.child_window(tag=f"tab_body_{name}", border=True):
                                 panel.build(f"tab_body_{name}")
             with dpg.child_window(tag="bottom_bar", height=52, border=True, no_scrollbar=True):
                 self.status_bar.build("bottom_bar")
+        with dpg.handler_registry():
+            dpg.add_key_press_handler(callback=self._on_key)
         with dpg.file_dialog(
             show=False, tag="open_checkpoint_dialog", width=620, height=400, callback=self._on_open_dialog
         ):
             dpg.add_file_extension(".safetensors")
             dpg.add_file_extension(".*")
+
+    def _on_key(self) -> None:
+        self._key_pressed = True  # typing: the UI runs at its active rate
 
     def _menu_preset(self, sender, app_data, name) -> None:
         self.view.preset(name)
@@ -444,15 +473,25 @@ class Studio:
         left_w = w - right_w - 3 * pad
         body_h = h - menu_h - bottom_h - 3 * pad
         dpg.configure_item("left_panel", width=left_w, height=body_h)
-        dpg.configure_item("right_panel", width=right_w, height=body_h)
+        dpg.configure_item("right_panel", width=right_w)
         for name in TAB_NAMES:
-            dpg.configure_item(f"tab_body_{name}", height=body_h - 40)
+            dpg.configure_item(f"tab_body_{name}", width=right_w, height=body_h - 30)
         dpg.configure_item("bottom_bar", width=w - 2 * pad)
         self.viewport.layout(0, 0, left_w, body_h)
 
     # --- the loop -----------------------------------------------------------------------------
+    def run_action(self, fn, *args) -> None:
+        """Run one user action; a failure shows in the status line and the studio keeps running."""
+        try:
+            fn(*args)
+        except Head360Error as e:
+            self.set_status(str(e), error=True)
+        except Exception as e:  # any failure in an action: shown, and the studio keeps running
+            traceback.print_exc()
+            self.set_status(f"{type(e).__name__}: {e}", error=True)
+
     def _run_callbacks(self) -> None:
-        """DearPyGui's queued callbacks, on this thread; an error in one shows in the status line."""
+        """DearPyGui's queued callbacks, run on this thread through :meth:`run_action`."""
         import dearpygui.dearpygui as dpg
 
         for job in dpg.get_callback_queue() or ():
@@ -461,28 +500,20 @@ class Studio:
                 continue
             try:
                 n = len(inspect.signature(fn).parameters)
-                fn(*job[1 : n + 1])
-            except Head360Error as e:
-                self.set_status(str(e), error=True)
-            except Exception as e:  # any failure in an action: shown, and the studio keeps running
-                traceback.print_exc()
-                self.set_status(f"{type(e).__name__}: {e}", error=True)
+            except (TypeError, ValueError):
+                n = 3
+            self.run_action(fn, *job[1 : n + 1])
 
     def _handle_drops(self) -> None:
         for path in self.drop.take():
-            try:
-                self.open_path(path)
-            except Head360Error as e:
-                self.set_status(str(e), error=True)
-            except Exception as e:  # a file that breaks a loader: shown, the studio keeps running
-                traceback.print_exc()
-                self.set_status(f"cannot open '{path}': {type(e).__name__}: {e}", error=True)
+            self.run_action(self.open_path, path)
 
     def _take_frame(self) -> bool:
         """Show a finished frame, if any (True when one arrived)."""
         result = self.worker.take_result()
         if result is None:
             return False
+        self.last_done_id = result.request.id
         if result.request.model is not self.model:
             return False  # rendered with a checkpoint that has been replaced
         if result.error is not None:
@@ -551,8 +582,10 @@ class Studio:
                     traceback.print_exc()
                     self.set_status(f"{type(e).__name__}: {e}", error=True)
                 self._schedule_render()
-                if self._take_frame() or self.spin or self.worker.busy or self.jobs.active():
+                self._take_frame()
+                if self.spin or self._key_pressed:
                     active_until = start + ACTIVE_HOLD_S
+                    self._key_pressed = False
                 if driver is not None:
                     try:
                         next(driver)
@@ -562,10 +595,12 @@ class Studio:
                         traceback.print_exc()
                         self.exit_code = 3
                         break
+                draw_start = time.perf_counter()
                 dpg.render_dearpygui_frame()
                 self.frame_count += 1
-                spent = time.perf_counter() - start
-                self.status_bar.perf.ui_frame(spent * 1000.0)
+                now = time.perf_counter()
+                spent = now - start
+                self.status_bar.perf.ui_frame(spent * 1000.0, (now - draw_start) * 1000.0)
                 period = 1.0 / (ACTIVE_UI_FPS if start < active_until else IDLE_UI_FPS)
                 if spent < period:
                     time.sleep(period - spent)  # the render worker and jobs get the CPU meanwhile

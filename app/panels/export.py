@@ -12,7 +12,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from app.panels import Panel
-from app.render_worker import auto_iso
+from app.render_worker import CLAY, MESH_MODES, auto_iso
 
 MESH_FORMATS = ("obj", "ply", "glb")
 VIDEO_FORMATS = ("mp4", "gif")
@@ -60,12 +60,21 @@ class ExportPanel(Panel):
             with dpg.group(horizontal=True):
                 dpg.add_combo(MESH_FORMATS, default_value="obj", width=60, tag="export_mesh_format")
                 dpg.add_checkbox(label="Hair", default_value=True, tag="export_mesh_hair")
-                dpg.add_checkbox(label="Auto iso", default_value=True, tag="export_mesh_auto_iso")
+                dpg.add_checkbox(
+                    label="Auto iso", default_value=True, tag="export_mesh_auto_iso", callback=self._on_iso_setting
+                )
             dpg.add_slider_int(
                 label="grid", min_value=32, max_value=512, default_value=256, width=200, tag="export_mesh_resolution"
             )
             dpg.add_input_float(
-                label="iso level", default_value=10.0, width=200, step=1.0, format="%.3f", tag="export_mesh_iso"
+                label="iso level",
+                default_value=10.0,
+                width=200,
+                step=1.0,
+                format="%.3f",
+                tag="export_mesh_iso",
+                enabled=False,
+                callback=self._on_iso_setting,
             )
             dpg.add_slider_float(
                 label="keep faces",
@@ -145,14 +154,25 @@ class ExportPanel(Panel):
                 default_value="", readonly=True, width=-1, tag="export_last_path", hint="saved files appear here"
             )
 
+    def _on_iso_setting(self) -> None:
+        """The iso level is typed only when automatic is off; the viewport's mesh modes follow it."""
+        dpg.configure_item("export_mesh_iso", enabled=not dpg.get_value("export_mesh_auto_iso"))
+        if self.studio.mode in MESH_MODES:
+            self.studio.view_changed()
+
     def on_model_changed(self) -> None:
         dpg.set_value("export_video_resolution", int(self.studio.generator.config.image_resolution))
 
     # --- jobs ---------------------------------------------------------------------------------
     def _folder(self) -> Path:
+        from head360.errors import Head360Error
         from head360.fileio import ensure_writable_dir
 
-        return ensure_writable_dir(Path(dpg.get_value("export_folder")).expanduser())
+        folder = Path(dpg.get_value("export_folder")).expanduser()
+        try:
+            return ensure_writable_dir(folder)
+        except Head360Error:
+            raise Head360Error(f"cannot write to the output folder '{folder}': choose another one above") from None
 
     def _snapshot(self, expression: bool = True):
         """A copy of the current head for a background job (expression zeroed when asked)."""
@@ -296,8 +316,9 @@ class ExportPanel(Panel):
                 job.report(0.1, "building planes")
                 planes = subject_planes(g, head, head.blend_weights, head.hairstyle if hair else None)
                 job.report(0.4, f"rendering {mode}")
-                if mode == "mesh":
-                    image = _mesh_screenshot(g, planes, camera, size, hair, auto_iso(g, planes, hair) if auto else iso)
+                if mode in MESH_MODES:
+                    level = auto_iso(g, planes, hair) if auto else iso
+                    image = _mesh_screenshot(g, planes, camera, size, hair, level, colored=mode == "mesh_color")
                 else:
                     label = torch.tensor([camera.label()], dtype=torch.float32, device=g.device)
                     out = g.render(planes, label, quality=quality, hair=hair)
@@ -308,7 +329,7 @@ class ExportPanel(Panel):
         self._start("screenshot", work)
 
 
-def _mesh_screenshot(generator, planes, camera, size: int, hair: bool, iso: float) -> np.ndarray:
+def _mesh_screenshot(generator, planes, camera, size: int, hair: bool, iso: float, colored: bool = False) -> np.ndarray:
     """The shaded marching-cubes mesh from ``camera`` (OpenGL in this job thread's own context)."""
     import head360.gl  # noqa: F401  (EGL platform before OpenGL is imported)
     from head360.export.mesh import extract_mesh
@@ -318,7 +339,8 @@ def _mesh_screenshot(generator, planes, camera, size: int, hair: bool, iso: floa
     mesh = extract_mesh(generator, planes, 192, iso, hair=hair)
     renderer = MeshRenderer(size, supersample=2)
     try:
-        renderer.set_scene([RenderMesh(mesh.vertices, mesh.faces, colors=mesh.colors, material="plain")])
+        colors = mesh.colors if colored else None
+        renderer.set_scene([RenderMesh(mesh.vertices, mesh.faces, colors=colors, material="plain", base_color=CLAY)])
         return renderer.render(camera, outputs=("rgb",)).rgb
     finally:
         renderer.close()

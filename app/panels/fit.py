@@ -18,9 +18,10 @@ PHOTO_SHOWN = 196
 
 
 def fitting_available() -> bool:
-    """Whether this installation has photo fitting (the ``head360.fit`` package)."""
+    """Whether this installation has photo fitting (``head360.fit.pipeline.fit_photo``, the library call
+    behind `python main.py fit`). Checked without importing it (mediapipe is slow to import)."""
     try:
-        return importlib.util.find_spec("head360.fit") is not None
+        return importlib.util.find_spec("head360.fit.pipeline") is not None
     except (ImportError, ValueError):
         return False
 
@@ -47,7 +48,7 @@ class FitPanel(Panel):
                 dpg.add_text("Drop a portrait photo on the window, or open one.", tag="fit_intro", wrap=420)
             else:
                 dpg.add_text(
-                    "Photo fitting is not part of this build (the head360.fit package is missing), so the Fit "
+                    "Photo fitting is not part of this build (head360.fit.pipeline is missing), so the Fit "
                     "button is off. Dropping or opening a photo shows it here; subject files load and save.",
                     tag="fit_intro",
                     wrap=420,
@@ -130,16 +131,16 @@ class FitPanel(Panel):
             return
         if self.job is not None and not self.job.done:
             return
-        from head360.fit import fit_photo
+        from head360.fit.pipeline import fit_photo
 
         checkpoint = self.studio.model.checkpoint
         photo = self.photo_path
         steps = int(dpg.get_value("fit_steps"))
 
         def work(job):
-            def progress(step, total, loss=None, image=None):
-                text = f"step {step}/{total}" + (f", loss {float(loss):.4f}" if loss is not None else "")
-                job.report(step / max(total, 1), text, image=_as_uint8_image(image))
+            def progress(*args, **kwargs):
+                fraction, text, image = read_progress(args, kwargs)
+                job.report(fraction, text, image=image)
 
             return fit_photo(photo, checkpoint, steps=steps, progress=progress)
 
@@ -197,6 +198,25 @@ class FitPanel(Panel):
 
     def photo_suffix_ok(self, path: Path) -> bool:
         return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_progress(args: tuple, kwargs: dict) -> tuple[float, str, np.ndarray | None]:
+    """What a fitting progress callback received -> (fraction done, one line, intermediate image or None).
+
+    Accepts ``(step, total, loss, image)`` positionally or as keywords (``stage`` too), or one object
+    with those attributes."""
+    if len(args) == 1 and not isinstance(args[0], int | float):
+        info = args[0]
+        kwargs = {k: getattr(info, k, None) for k in ("step", "total", "loss", "image", "stage")} | kwargs
+        args = ()
+    values = dict(zip(("step", "total", "loss", "image"), args, strict=False))
+    values |= {k: v for k, v in kwargs.items() if v is not None}
+    step, total = int(values.get("step") or 0), max(int(values.get("total") or 1), 1)
+    loss = values.get("loss")
+    text = (f"{values['stage']}: " if values.get("stage") else "") + f"step {step}/{total}"
+    if isinstance(loss, int | float):
+        text += f", loss {float(loss):.4f}"
+    return step / total, text, _as_uint8_image(values.get("image"))
 
 
 def _as_uint8_image(image) -> np.ndarray | None:

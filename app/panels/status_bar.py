@@ -20,15 +20,18 @@ class PerfStats:
 
     def __init__(self) -> None:
         self.ui_ms: deque[float] = deque(maxlen=60)
+        self.draw_ms: deque[float] = deque(maxlen=60)
         self.ui_periods: deque[float] = deque(maxlen=60)
         self.frame_arrivals: deque[float] = deque(maxlen=30)
         self.render_ms = 0.0
         self.planes_ms = 0.0
         self.last_planes_ms = 0.0
 
-    def ui_frame(self, ms: float) -> None:
-        """Work time of one UI frame (callbacks, panels, drawing; not the wait of the frame limiter)."""
+    def ui_frame(self, ms: float, draw_ms: float = 0.0) -> None:
+        """Work time of one UI frame (callbacks, panels, drawing; not the wait of the frame limiter), and
+        of its drawing alone (DearPyGui's render call: the GPU driver's, or the CPU's under software GL)."""
         self.ui_ms.append(ms)
+        self.draw_ms.append(draw_ms)
 
     def ui_period(self, seconds: float) -> None:
         """Time from one UI frame to the next (the wait included)."""
@@ -48,6 +51,10 @@ class PerfStats:
     @property
     def ui_frame_ms(self) -> float:
         return sum(self.ui_ms) / len(self.ui_ms) if self.ui_ms else 0.0
+
+    @property
+    def ui_draw_ms(self) -> float:
+        return sum(self.draw_ms) / len(self.draw_ms) if self.draw_ms else 0.0
 
     @property
     def render_fps(self) -> float:
@@ -89,10 +96,11 @@ class StatusBar(Panel):
         w = self.studio.worker
         jobs = self.studio.jobs.active()
         ui = p.ui_frame_ms
+        fps = p.render_fps
         text = (
-            f"render {p.render_ms:6.0f} ms ({p.render_fps:4.1f} frames/s)"
+            f"render {p.render_ms:6.0f} ms ({f'{fps:4.1f} frames/s' if fps > 0 else 'view at rest'})"
             f"   planes {p.last_planes_ms:5.0f} ms"
-            f"   UI {ui:5.1f} ms/frame ({p.ui_fps:3.0f} fps)"
+            f"   UI {ui:5.1f} ms/frame (drawing {p.ui_draw_ms:4.1f}; {p.ui_fps:3.0f} fps)"
             f"   dropped {w.dropped}"
             + ("   rendering..." if w.busy else "")
             + (f"   jobs: {', '.join(j.name for j in jobs)}" if jobs else "")

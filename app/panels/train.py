@@ -21,10 +21,11 @@ from app.images import letterbox_rgba, read_image
 from app.panels import Panel
 
 MAIN_PY = Path(__file__).resolve().parents[2] / "main.py"
-SAMPLE = 320
+SAMPLE_W, SAMPLE_H = 420, 260
 STAGES = ("all", "1", "2", "3")
 PRESETS = ("tiny", "demo", "paper")
-SKIP_KEYS = {"step", "stage", "time", "event", "it_s", "it/s", "its", "elapsed", "lr", "epoch", "kimg", "message"}
+SKIP_KEYS = {"step", "stage", "stage_step", "time", "it_s", "elapsed_s", "images"}
+"""Fields of a log.jsonl record that are not losses (when a record has no ``losses`` dict)."""
 
 
 def command_available(name: str) -> bool:
@@ -123,6 +124,7 @@ class TrainingLog:
     def _add(self, record: dict) -> None:
         if "event" in record:
             self.events.append(f"step {record.get('step', '?')}: {record['event']}")
+            return
         step = record.get("step")
         if not isinstance(step, int | float):
             return
@@ -142,9 +144,18 @@ def newest(folder: Path, pattern: str) -> Path | None:
 
 
 def latest_checkpoint(run: Path) -> Path | None:
-    """The newest generator checkpoint written under a run folder (training states are skipped)."""
+    """The run's latest generator checkpoint: the one RUN/latest.json names (the training layout,
+    ``checkpoints/step-N/generator.safetensors``), else the newest checkpoint file under the run folder
+    (training states and other files are skipped)."""
     from head360.assets import is_checkpoint_file
 
+    try:
+        latest = json.loads((run / "latest.json").read_text())
+        named = run / latest["dir"] / "generator.safetensors"
+        if is_checkpoint_file(named):
+            return named
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     files = sorted(
         (p for p in run.rglob("*.safetensors") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True
     )
@@ -167,7 +178,7 @@ class TrainPanel(Panel):
         out = self.studio.options.export_dir.parent
         with dpg.texture_registry():
             dpg.add_dynamic_texture(
-                SAMPLE, SAMPLE, np.full(SAMPLE * SAMPLE * 4, 0.12, np.float32), tag="train_sample_texture"
+                SAMPLE_W, SAMPLE_H, np.full(SAMPLE_W * SAMPLE_H * 4, 0.12, np.float32), tag="train_sample_texture"
             )
         with dpg.group(parent=parent):
             if not self.available:
@@ -198,7 +209,7 @@ class TrainPanel(Panel):
             with dpg.group(horizontal=True):
                 dpg.add_combo(PRESETS, default_value="tiny", width=70, tag="train_preset", label="preset")
                 dpg.add_combo(STAGES, default_value="all", width=50, tag="train_stage", label="stage")
-                dpg.add_combo(("cpu", "cuda"), default_value="cpu", width=60, tag="train_device", label="device")
+                dpg.add_combo(("auto", "cpu", "cuda"), default_value="auto", width=60, tag="train_device", label="on")
             with dpg.group(horizontal=True):
                 dpg.add_input_int(
                     label="steps (0: preset)",
@@ -231,12 +242,12 @@ class TrainPanel(Panel):
                 dpg.add_button(label="Stop", tag="train_stop", enabled=False, callback=self._on_stop)
                 dpg.add_button(label="Load checkpoint into viewport", tag="train_load", callback=self._on_load)
             dpg.add_text("", tag="train_status", wrap=420)
-            with dpg.plot(label="Losses", height=190, width=-1, tag="train_plot"):
-                dpg.add_plot_legend()
+            with dpg.plot(label="Losses", height=230, width=-1, tag="train_plot"):
+                dpg.add_plot_legend(outside=True, location=dpg.mvPlot_Location_East)
                 dpg.add_plot_axis(dpg.mvXAxis, label="step", tag="train_x")
-                dpg.add_plot_axis(dpg.mvYAxis, label="loss", tag="train_y")
+                dpg.add_plot_axis(dpg.mvYAxis, label="loss (symlog)", tag="train_y", scale=dpg.mvPlotScale_SymLog)
             dpg.add_text("Latest samples", tag="train_sample_label")
-            dpg.add_image("train_sample_texture", width=SAMPLE, height=SAMPLE, tag="train_sample_image")
+            dpg.add_image("train_sample_texture", width=SAMPLE_W, height=SAMPLE_H, tag="train_sample_image")
         dpg.add_file_dialog(
             directory_selector=True,
             show=False,
@@ -352,7 +363,7 @@ class TrainPanel(Panel):
         if self.log is not None and self.log.last:
             last = self.log.last
             extra = f"step {last.get('step')}" + (f", stage {last['stage']}" if "stage" in last else "")
-            speed = next((last[k] for k in ("it_s", "it/s", "its") if k in last), None)
+            speed = last.get("it_s")
             if isinstance(speed, int | float):
                 extra += f", {speed:.2f} it/s"
             status = f"{status}\n{extra}" if status else extra
@@ -364,7 +375,9 @@ class TrainPanel(Panel):
                 if key != self._sample_shown:
                     self._sample_shown = key
                     try:
-                        dpg.set_value("train_sample_texture", letterbox_rgba(read_image(sample), SAMPLE))
+                        dpg.set_value(
+                            "train_sample_texture", letterbox_rgba(read_image(sample), SAMPLE_W, height=SAMPLE_H)
+                        )
                         dpg.set_value("train_sample_label", f"Latest samples: {sample.name}")
                     except Exception:  # a sample still being written: next poll
                         self._sample_shown = None

@@ -3,6 +3,8 @@ spin, preset views, render mode and quality, and the visible low-resolution-prev
 
 from __future__ import annotations
 
+import time
+
 import dearpygui.dearpygui as dpg
 import numpy as np
 
@@ -10,6 +12,7 @@ from app.orbit import PRESET_VIEWS
 from app.panels import Panel
 from app.render_worker import MODE_LABELS, RENDER_MODES
 
+DOUBLE_CLICK_S = 0.5
 PREVIEW_COLOR = (255, 170, 60)
 INFO_COLOR = (170, 190, 210)
 
@@ -23,6 +26,7 @@ class ViewportPanel(Panel):
         self.image = None
         self._drag_button: int | None = None
         self._last_mouse: tuple[float, float] | None = None
+        self._last_press: tuple[float, tuple[float, float]] | None = None
         self.side = 512
         self.spin_degrees_per_second = 40.0
 
@@ -52,27 +56,22 @@ class ViewportPanel(Panel):
                     tag="view_preview_toggle",
                     callback=self._on_preview_toggle,
                 )
-                dpg.add_checkbox(label="Spin", tag="view_spin", callback=self._on_spin)
             with dpg.group(horizontal=True):
                 for name in PRESET_VIEWS:
                     dpg.add_button(
                         label=name.capitalize(), tag=f"view_preset_{name}", callback=self._on_preset, user_data=name
                     )
                 dpg.add_button(label="Reset", tag="view_reset", callback=lambda: self.reset_view())
-                dpg.add_text("", tag="view_camera_text", color=INFO_COLOR)
+                dpg.add_checkbox(label="Spin", tag="view_spin", callback=self._on_spin)
             with dpg.group(horizontal=True):
+                dpg.add_text("", tag="view_preview_label", color=PREVIEW_COLOR, show=False)
                 dpg.add_text("", tag="view_frame_info", color=INFO_COLOR)
-                dpg.add_text("", tag="view_preview_label", color=PREVIEW_COLOR)
         self.image = dpg.add_image(self.texture, parent=parent, tag="viewport_image", width=size, height=size)
-        dpg.add_text(
-            "Left-drag: orbit   Right/middle-drag: pan   Wheel: zoom   Double-click: reset",
-            parent=parent,
-            tag="viewport_help",
-            color=(140, 140, 140),
-        )
+        with dpg.group(horizontal=True, parent=parent, tag="viewport_help"):
+            dpg.add_text("", tag="view_camera_text", color=INFO_COLOR)
+            dpg.add_text("drag: orbit · right-drag: pan · wheel: zoom · double-click: reset", color=(140, 140, 140))
         with dpg.handler_registry(tag="viewport_handlers"):
             dpg.add_mouse_wheel_handler(callback=self._on_wheel)
-            dpg.add_mouse_double_click_handler(button=dpg.mvMouseButton_Left, callback=self._on_double_click)
 
     def on_model_changed(self) -> None:
         qualities = list(self.studio.generator.config.renderer.qualities)
@@ -118,9 +117,17 @@ class ViewportPanel(Panel):
             self.studio.view.zoom(float(delta))
             self.studio.view_changed(interactive=True)
 
-    def _on_double_click(self, sender, app_data) -> None:
-        if dpg.is_item_hovered(self.image):
-            self.reset_view()
+    def _check_double_click(self, mouse: tuple[float, float]) -> None:
+        """Two left presses on the image within half a second, a few pixels apart, reset the view.
+        (Timed here rather than by ImGui, whose 0.3 s window is too short when the UI is drawn in
+        software on a busy CPU.)"""
+        now = time.perf_counter()
+        last = self._last_press
+        self._last_press = (now, mouse)
+        if last is not None and now - last[0] < DOUBLE_CLICK_S:
+            if abs(mouse[0] - last[1][0]) < 6 and abs(mouse[1] - last[1][1]) < 6:
+                self._last_press = None
+                self.reset_view()
 
     # --- per frame ----------------------------------------------------------------------------
     @property
@@ -137,6 +144,8 @@ class ViewportPanel(Panel):
                     if dpg.is_mouse_button_down(b):
                         self._drag_button = b
                         self._last_mouse = mouse
+                        if b == dpg.mvMouseButton_Left:
+                            self._check_double_click(mouse)
                         break
         elif not dpg.is_mouse_button_down(self._drag_button):
             self._drag_button = None
@@ -154,9 +163,7 @@ class ViewportPanel(Panel):
             s.view.spin(self.spin_degrees_per_second * min(dt, 0.1))
             s.view_changed(interactive=True)
         v = s.view
-        dpg.set_value(
-            "view_camera_text", f"yaw {v.yaw:5.1f}°  pitch {v.pitch:+5.1f}°  distance {v.radius * 10:4.0f} cm"
-        )
+        dpg.set_value("view_camera_text", f"yaw {v.yaw:5.1f}°  pitch {v.pitch:+5.1f}°  {v.radius * 10:3.0f} cm  ")
 
     def show_result(self, result) -> None:
         """A new frame arrived: upload it and say what it is."""
@@ -166,11 +173,9 @@ class ViewportPanel(Panel):
         text = f"{MODE_LABELS[req.mode]} · {result.detail} · {w}x{h} px"
         dpg.set_value("view_frame_info", text)
         if req.interactive:
-            g = req.model.generator
-            q = g.quality(req.quality)
-            dpg.set_value(
-                "view_preview_label",
-                f"  LOW-RES PREVIEW while moving ({q.neural_resolution}²): full quality when you stop",
-            )
+            q = req.model.generator.quality(req.quality)
+            dpg.set_value("view_preview_label", f"LOW-RES PREVIEW ({q.neural_resolution}²) while moving ·")
+            dpg.configure_item("view_preview_label", show=True)
         else:
             dpg.set_value("view_preview_label", "")
+            dpg.configure_item("view_preview_label", show=False)

@@ -11,6 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=10, help="frames timed per figure (default 10)")
     parser.add_argument("--mesh-resolution", type=int, default=256, help="grid of the timed mesh export")
     parser.add_argument("--no-paper", action="store_true", help="skip counting the paper preset's parameters")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,6 +21,14 @@ def run(args: argparse.Namespace) -> int:
     from head360.model.bench import run_bench
     from head360.model.checkpoint import load_checkpoint
 
+    if args.threads is not None:
+        import torch
+
+        from head360.errors import Head360Error
+
+        if args.threads < 1:
+            raise Head360Error(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, device=device)
     result = run_bench(ckpt, frames=args.frames, mesh_resolution=args.mesh_resolution, paper=not args.no_paper)

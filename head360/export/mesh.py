@@ -49,31 +49,10 @@ def density_grid(generator, planes, resolution: int = 256, hair: bool = True) ->
     """
     if planes.batch_size != 1:
         raise Head360Error("mesh export takes one head at a time")
-    fp = planes.features(hair)[0]  # [3, C, P, P]
-    n = resolution
-    dev = fp.device
-    lin = torch.as_tensor(grid_coordinates(n), device=dev) / HEAD_BOX_HALF
-    gb, ga = torch.meshgrid(lin, lin, indexing="ij")  # plane pixel (row = b axis, column = a axis)
-    grid = torch.stack([ga, gb], dim=-1)[None]  # [1, N, N, 2]: grid[0, j, i] = (a_i, b_j)
-    # resampled planes on the grid: [3, C, N(b), N(a)]
-    res = F.grid_sample(fp, grid.expand(3, -1, -1, -1), mode="bilinear", padding_mode="zeros", align_corners=False)
-    dec = generator.decoder
-    w0 = dec.fc0.weight * dec.fc0.weight_gain / 3.0  # mean of the three planes folded into the weights
-    b0 = dec.fc0.bias * dec.fc0.bias_gain
-    w1 = dec.fc1.weight[0] * dec.fc1.weight_gain
-    b1 = dec.fc1.bias[0] * dec.fc1.bias_gain
-    hid = torch.einsum("pcba,hc->pbah", res, w0)  # [3, N(b), N(a), hidden]
-    h_xy = hid[0]  # [N(y), N(x), H] -> index [iy, ix]
-    h_zy = hid[1]  # [N(y), N(z), H] -> index [iy, iz]
-    h_xz = hid[2]  # [N(z), N(x), H] -> index [iz, ix]
-    bias = generator.config.renderer.density_bias
-    out = np.empty((n, n, n), np.float32)
-    for ix in range(n):
-        # h[iy, iz] = h_xy[iy, ix] + h_zy[iy, iz] + h_xz[iz, ix]
-        h = h_zy + h_xy[:, ix, None, :] + h_xz[None, :, ix, :] + b0
-        sigma = F.softplus(F.softplus(h) @ w1 + b1 + bias)  # [N(y), N(z)]
-        out[ix] = sigma.cpu().numpy()
-    return out
+    fp = planes.features(hair)
+    coords = torch.as_tensor(grid_coordinates(resolution), device=fp.device)
+    raw = generator.decoder.density_grid_raw(fp, coords, HEAD_BOX_HALF)[0]
+    return F.softplus(raw + generator.config.renderer.density_bias).cpu().numpy()
 
 
 @torch.no_grad()
@@ -110,7 +89,9 @@ def extract_mesh(
     dens = density_grid(generator, planes, resolution, hair)
     lo, hi = float(dens.min()), float(dens.max())
     if not lo < iso < hi:
-        raise Head360Error(f"the density never crosses iso {iso:g} (it spans {lo:.3g} .. {hi:.3g}); pass an --iso inside")
+        raise Head360Error(
+            f"the density never crosses iso {iso:g} (it spans {lo:.3g} .. {hi:.3g}); pass an --iso inside"
+        )
     vol = np.pad(dens, 1, mode="constant", constant_values=0.0)
     step = 2.0 * HEAD_BOX_HALF / (resolution - 1)
     verts, faces, _, _ = marching_cubes(vol, level=iso, spacing=(step, step, step))

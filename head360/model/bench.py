@@ -113,15 +113,15 @@ def run_bench(checkpoint, frames: int = 10, mesh_resolution: int = 256, paper: b
     result["occupied_fraction"] = round(float(occ.float().mean()), 4)
     for qname, q in cfg.renderer.qualities.items():
         cam_ms = _time_frames(lambda i, q=qname: g.render(planes, labels[i], quality=q), frames, dev)
-        codes = [torch.as_tensor(rng.standard_normal(t0.shape), dtype=torch.float32, device=dev) for _ in range(frames + 1)]
+        codes = [torch.as_tensor(rng.standard_normal(t0.shape), dtype=torch.float32) for _ in range(frames + 1)]
+        codes = [c.to(dev) for c in codes]
         code_ms = _time_frames(
-            lambda i, q=qname: g.render(g.planes(codes[i], s0, b0, hairstyle), labels[i], quality=q), frames, dev
+            lambda i, q=qname, c=codes: g.render(g.planes(c[i], s0, b0, hairstyle), labels[i], quality=q), frames, dev
         )
-        weights = [
-            torch.as_tensor(rng.uniform(0, 1, b0.shape) * 0.5, dtype=torch.float32, device=dev) for _ in range(frames + 1)
-        ]
+        weights = [torch.as_tensor(rng.uniform(0, 0.5, b0.shape), dtype=torch.float32) for _ in range(frames + 1)]
+        weights = [w.to(dev) for w in weights]
         blend_ms = _time_frames(
-            lambda i, q=qname: g.render(g.planes(t0, s0, weights[i], hairstyle), labels[i], quality=q), frames, dev
+            lambda i, q=qname, w=weights: g.render(g.planes(t0, s0, w[i], hairstyle), labels[i], quality=q), frames, dev
         )
         result[f"{qname}"] = {
             "neural_resolution": q.neural_resolution,

@@ -300,7 +300,9 @@ def resolve_subject(checkpoint: Checkpoint, spec: str | int | None) -> Subject:
             raise Head360Error(f"subject {name} have shape {value.shape}, this model uses {plane_shape}")
     tex_shape = (cfg.texture.channels, cfg.texture.resolution, cfg.texture.resolution)
     if subject.neural_texture is not None and subject.neural_texture.shape != tex_shape:
-        raise Head360Error(f"subject neural texture has shape {subject.neural_texture.shape}, this model uses {tex_shape}")
+        raise Head360Error(
+            f"subject neural texture has shape {subject.neural_texture.shape}, this model uses {tex_shape}"
+        )
     if subject.hairstyle is not None:
         g.hairstyle_index(subject.hairstyle)
     return subject

@@ -224,7 +224,13 @@ def _demo() -> GeneratorConfig:
     return GeneratorConfig(
         name="demo",
         texture=TextureGeneratorConfig(
-            code_dim=64, style_dim=128, mapping_layers=2, resolution=128, channels=16, channel_base=4096, channel_max=128
+            code_dim=64,
+            style_dim=128,
+            mapping_layers=2,
+            resolution=128,
+            channels=16,
+            channel_base=4096,
+            channel_max=128,
         ),
         planes=PlanesConfig(resolution=128, merge="concat", static_channel_base=4096, static_channel_max=96),
         mouth=MouthConfig(enabled=True, crop_size=0.8, crop_resolution=32, channels=32),
@@ -241,7 +247,7 @@ def _demo() -> GeneratorConfig:
         superres=SuperResolutionConfig(input_resolution=64, channels=(32, 16)),
         discriminator=DiscriminatorConfig(channel_base=4096, channel_max=128, condition_dim=32),
         refine=RefineNetConfig(
-            enabled=True, base_channels=16, downsamplings=3, residual_blocks=3, disc_base_channels=32, disc_scales=2
+            enabled=True, base_channels=8, downsamplings=3, residual_blocks=3, disc_base_channels=32, disc_scales=2
         ),
     ).validate()
 
@@ -263,6 +269,8 @@ def _tiny() -> GeneratorConfig:
             },
             occupancy_resolution=16,
             occupancy_steps=32,
+            # denser than EG3D's -1 so that an untrained tiny field is opaque enough for tests to see it
+            density_bias=1.0,
         ),
         superres=SuperResolutionConfig(input_resolution=16, channels=(8, 4)),
         discriminator=DiscriminatorConfig(channel_base=256, channel_max=16, condition_dim=8, mbstd_group=2),

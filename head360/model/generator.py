@@ -30,12 +30,18 @@ from head360.labels import Label
 from head360.mesh.model import MeshModel
 from head360.model.config import GeneratorConfig, RenderQuality
 from head360.model.decoder import OSGDecoder
-from head360.model.hexplanes import MouthInterior, merge_views, rasterized_features, sample_planes
+from head360.model.hexplanes import (
+    MouthInterior,
+    merge_views,
+    rasterized_features,
+    sample_planes,
+    sample_planes_sum,
+)
 from head360.model.layers import MappingNetwork, StyleSynthesis
 from head360.model.raster import MeshRaster, rasterize_six_views
 from head360.model.refine import RefineNet
 from head360.model.superres import SuperResolution
-from head360.model.volume import build_occupancy, march, occupied_interval, ray_box
+from head360.model.volume import cell_centres, march, occupancy_from_density, occupied_interval, ray_box
 
 HairstyleSpec = str | int | None | Sequence[str | int | None]
 
@@ -106,9 +112,14 @@ class Head360Generator(nn.Module):
         mouth_faces = np.asarray(mesh.faces)[np.asarray(mesh.face_label) == int(Label.MOUTH_INTERIOR)]
         mouth_vertices = np.unique(mouth_faces.reshape(-1)).astype(np.int64)
         self.register_buffer("mouth_vertices", torch.as_tensor(mouth_vertices), persistent=False)
+        bg = torch.zeros(cfg.decoder.features)
+        bg[:3] = torch.tensor(cfg.renderer.background)
+        self.register_buffer("background", bg, persistent=False)  # [F]: RGB background, other features 0
 
         self.mapping = MappingNetwork(tc.code_dim, tc.style_dim, tc.mapping_layers)
-        self.texture_synthesis = StyleSynthesis(tc.style_dim, tc.resolution, tc.channels, tc.channel_base, tc.channel_max)
+        self.texture_synthesis = StyleSynthesis(
+            tc.style_dim, tc.resolution, tc.channels, tc.channel_base, tc.channel_max
+        )
         self.static_synthesis = StyleSynthesis(
             tc.style_dim, pc.resolution, 3 * cp, pc.static_channel_base, pc.static_channel_max
         )
@@ -119,11 +130,16 @@ class Head360Generator(nn.Module):
             else None
         )
         self.hair_embedding = nn.Parameter(torch.randn(len(cfg.hair.styles), tc.style_dim))
-        self.hair_synthesis = StyleSynthesis(tc.style_dim, pc.resolution, 3 * cp, cfg.hair.channel_base, cfg.hair.channel_max)
+        self.hair_synthesis = StyleSynthesis(
+            tc.style_dim, pc.resolution, 3 * cp, cfg.hair.channel_base, cfg.hair.channel_max
+        )
         self.decoder = OSGDecoder(cp, cfg.decoder)
         self.superres = SuperResolution(cfg.superres, cfg.decoder.features, tc.style_dim)
         self.refine = RefineNet(cfg.refine) if cfg.refine.enabled else None
         self._hair_cache: dict = {}
+        self.compact_rays: bool | None = None
+        """Drop rays that meet nothing before marching: None = on the CPU only (on CUDA a fixed-size,
+        masked batch avoids host synchronisation); True/False force it (tests compare both)."""
 
     # --- bookkeeping --------------------------------------------------------------------------
     @property
@@ -253,14 +269,10 @@ class Head360Generator(nn.Module):
         if key not in planes._occupancy:
             rc = self.config.renderer
             fp = planes.features(hair).detach()
-
-            def dens(pts):
-                return self._activate(self.decoder.density_raw(sample_planes(fp, pts)))
-
+            centres = cell_centres(rc.occupancy_resolution, HEAD_BOX_HALF, fp.device)
+            density = self._activate(self.decoder.density_grid_raw(fp, centres, HEAD_BOX_HALF))
             planes._occupancy.clear()
-            planes._occupancy[key] = build_occupancy(
-                dens, planes.batch_size, rc.occupancy_resolution, HEAD_BOX_HALF, rc.occupancy_threshold, fp.device
-            )
+            planes._occupancy[key] = occupancy_from_density(density, rc.occupancy_threshold)
         return planes._occupancy[key]
 
     # --- rendering ----------------------------------------------------------------------------
@@ -319,14 +331,15 @@ class Head360Generator(nn.Module):
             hit = hit & anyocc
 
         def field(pts: torch.Tensor, sl: slice):
-            sigma_raw, feats = self.decoder(sample_planes(fp[sl], pts))
+            sigma_raw, feats = self.decoder.forward_channels_first(sample_planes_sum(fp[sl], pts))
             return self._activate(sigma_raw), feats
 
         jitter = self.training
         nfeat = self.config.decoder.features
-        if origins.device.type == "cpu" and skip:
+        compact = origins.device.type == "cpu" if self.compact_rays is None else self.compact_rays
+        if compact and skip:
             # compact: only rays that meet something are marched (per batch item, to keep one grid_sample)
-            feature = origins.new_zeros(b, h * h, nfeat)
+            feature = origins.new_zeros(b, nfeat, h * h)
             depth = origins.new_zeros(b, h * h)
             alpha = origins.new_zeros(b, h * h)
             for i in range(b):
@@ -344,17 +357,15 @@ class Head360Generator(nn.Module):
                     q.importance_samples,
                     jitter,
                 )
-                feature[i, rays], depth[i, rays], alpha[i, rays] = f_i[0], d_i[0], a_i[0]
+                feature[i, :, rays], depth[i, rays], alpha[i, rays] = f_i[0], d_i[0], a_i[0]
         else:
             feature, depth, alpha = march(
                 field, origins, dirs, t0, t1, slice(None), q.coarse_samples, q.importance_samples, jitter
             )
             m = hit.to(feature.dtype)
-            feature, depth, alpha = feature * m[..., None], depth * m, alpha * m
-        bg = torch.zeros(nfeat, device=feature.device, dtype=feature.dtype)
-        bg[:3] = torch.tensor(rc.background, dtype=feature.dtype)
-        feature = feature + (1.0 - alpha[..., None]) * bg
-        feat_img = feature.transpose(1, 2).reshape(b, nfeat, h, h)
+            feature, depth, alpha = feature * m[:, None], depth * m, alpha * m
+        feature = feature + (1.0 - alpha[:, None]) * self.background[None, :, None]
+        feat_img = feature.view(b, nfeat, h, h)
         raw = feat_img[:, :3]
         if q.super_resolution:
             rgb = self.superres(raw, feat_img, style)

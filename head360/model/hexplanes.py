@@ -40,9 +40,7 @@ def rasterized_features(texture: torch.Tensor, raster: MeshRaster) -> torch.Tens
     return feats * raster.coverage[:, :, None]
 
 
-def merge_views(
-    views: torch.Tensor, coverage: torch.Tensor, static_planes: torch.Tensor, merge: str
-) -> torch.Tensor:
+def merge_views(views: torch.Tensor, coverage: torch.Tensor, static_planes: torch.Tensor, merge: str) -> torch.Tensor:
     """Merge opposite rasterizations into three planes and fill uncovered pixels from static planes.
 
     views:         [B, 6, C, P, P] rasterized features (0 where uncovered)
@@ -81,6 +79,23 @@ def sample_planes(planes: torch.Tensor, points: torch.Tensor, half: float = HEAD
         align_corners=False,
     )  # [B*3, C, 1, N]
     return out.view(b, 3, c, n).mean(dim=1).transpose(1, 2)
+
+
+def sample_planes_sum(planes: torch.Tensor, points: torch.Tensor, half: float = HEAD_BOX_HALF) -> torch.Tensor:
+    """SUM of the three plane samples, channels first: planes [B, 3, C, P, P], points [B, N, 3] -> [B, C, N]
+    (the decoder folds the 1/3 of the mean into its first layer; this layout needs no transpose)."""
+    b, _, c, p, _ = planes.shape
+    n = points.shape[1]
+    q = points / half
+    coords = torch.stack([q[..., [0, 1]], q[..., [2, 1]], q[..., [0, 2]]], dim=1)  # [B, 3, N, 2]
+    out = F.grid_sample(
+        planes.reshape(b * 3, c, p, p),
+        coords.reshape(b * 3, 1, n, 2),
+        mode="bilinear",
+        padding_mode="zeros",
+        align_corners=False,
+    )  # [B*3, C, 1, N]
+    return out.view(b, 3, c, n).sum(dim=1)
 
 
 class MouthInterior(nn.Module):

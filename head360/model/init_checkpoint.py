@@ -1,7 +1,7 @@
 """Write an untrained checkpoint so that render / turntable / export-mesh / bench and the studio can be
 exercised before a trained model exists:
 
-    python -m head360.model.init_checkpoint --preset demo --mesh-model mesh_model.safetensors --out untrained.safetensors
+    python -m head360.model.init_checkpoint --preset demo --mesh-model mesh.safetensors --out untrained.safetensors
 
 The subject table holds ``--subjects`` random subjects (texture code ~ N(0, I), shape code ~ N(0, 0.5^2 I),
 hairstyles taken in turn, the first without hair) so ``--subject N`` works.

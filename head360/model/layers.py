@@ -137,7 +137,9 @@ class SynthesisBlock(nn.Module):
         else:
             self.conv0 = ModulatedConv2d(in_channels, out_channels, style_dim, up=True)
         self.conv1 = ModulatedConv2d(out_channels, out_channels, style_dim)
-        self.to_image = ModulatedConv2d(out_channels, img_channels, style_dim, kernel=1, demodulate=False, activation="")
+        self.to_image = ModulatedConv2d(
+            out_channels, img_channels, style_dim, kernel=1, demodulate=False, activation=""
+        )
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, w: torch.Tensor):
         if self.first:

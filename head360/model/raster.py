@@ -90,19 +90,21 @@ def _zbuffer_view(vertices: torch.Tensor, faces: torch.Tensor, view: int, resolu
     nf = faces.shape[0]
     P = resolution
     px, py, near = _view_coords(vertices, view, P, half)
-    fx, fy, fz = px[:, faces], py[:, faces], near[:, faces]  # [B, F, 3]
-    x0, x1, x2 = fx.unbind(-1)
-    y0, y1, y2 = fy.unbind(-1)
+    i0, i1, i2 = faces[:, 0], faces[:, 1], faces[:, 2]
+    x0, x1, x2 = px[:, i0], px[:, i1], px[:, i2]  # [B, F] each (contiguous: reductions over a
+    y0, y1, y2 = py[:, i0], py[:, i1], py[:, i2]  # trailing size-3 axis are slow on the CPU)
+    z0, z1, z2 = near[:, i0], near[:, i1], near[:, i2]
     area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)  # twice the signed area, pixel units
-    xmin = torch.ceil(fx.min(-1).values).clamp(0, P - 1).long()
-    xmax = torch.floor(fx.max(-1).values).clamp(-1, P - 1).long()
-    ymin = torch.ceil(fy.min(-1).values).clamp(0, P - 1).long()
-    ymax = torch.floor(fy.max(-1).values).clamp(-1, P - 1).long()
+    fxmin, fxmax = torch.minimum(torch.minimum(x0, x1), x2), torch.maximum(torch.maximum(x0, x1), x2)
+    fymin, fymax = torch.minimum(torch.minimum(y0, y1), y2), torch.maximum(torch.maximum(y0, y1), y2)
+    xmin = torch.ceil(fxmin).clamp(0, P - 1).long()
+    xmax = torch.floor(fxmax).clamp(-1, P - 1).long()
+    ymin = torch.ceil(fymin).clamp(0, P - 1).long()
+    ymax = torch.floor(fymax).clamp(-1, P - 1).long()
     w = (xmax - xmin + 1).clamp(min=0)
     h = (ymax - ymin + 1).clamp(min=0)
     # triangles fully outside the raster have max < 0 or min > P-1 after the clamps above
-    outside = (fx.max(-1).values < 0) | (fy.max(-1).values < 0) | (fx.min(-1).values > P - 1)
-    outside |= fy.min(-1).values > P - 1
+    outside = (fxmax < 0) | (fymax < 0) | (fxmin > P - 1) | (fymin > P - 1)
     count = torch.where((area.abs() > 1e-12) & ~outside, w * h, torch.zeros_like(w)).reshape(-1)  # [B*F]
     total = int(count.sum())
     empty_id = torch.full((bsz, P, P), -1, dtype=torch.long, device=vertices.device)
@@ -125,8 +127,7 @@ def _zbuffer_view(vertices: torch.Tensor, faces: torch.Tensor, view: int, resolu
     eps = 1e-7
     inside = (w0 >= -eps) & (w1 >= -eps) & (w2 >= -eps)
     tri, x, y = tri[inside], x[inside], y[inside]
-    zf = fz.reshape(-1, 3)[tri]
-    depth = w0[inside] * zf[:, 0] + w1[inside] * zf[:, 1] + w2[inside] * zf[:, 2]
+    depth = w0[inside] * z0.reshape(-1)[tri] + w1[inside] * z1.reshape(-1)[tri] + w2[inside] * z2.reshape(-1)[tri]
     batch = torch.div(tri, nf, rounding_mode="floor")
     face = tri - batch * nf
     key = (batch * P + y) * P + x

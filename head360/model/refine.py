@@ -69,9 +69,7 @@ class _PatchDiscriminator(nn.Module):
         nf = ndf
         for _ in range(1, n_layers):
             prev, nf = nf, min(nf * 2, 512)
-            seqs.append(
-                nn.Sequential(nn.Conv2d(prev, nf, 4, 2, 2), nn.InstanceNorm2d(nf), nn.LeakyReLU(0.2, True))
-            )
+            seqs.append(nn.Sequential(nn.Conv2d(prev, nf, 4, 2, 2), nn.InstanceNorm2d(nf), nn.LeakyReLU(0.2, True)))
         prev, nf = nf, min(nf * 2, 512)
         seqs.append(nn.Sequential(nn.Conv2d(prev, nf, 4, 1, 2), nn.InstanceNorm2d(nf), nn.LeakyReLU(0.2, True)))
         seqs.append(nn.Sequential(nn.Conv2d(nf, 1, 4, 1, 2)))

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 FieldFn = Callable[[torch.Tensor, slice], tuple[torch.Tensor, torch.Tensor]]
-"""``field(points [b, M, 3], batch_slice) -> (sigma [b, M, 1] activated density, features [b, M, F])``."""
+"""``field(points [b, M, 3], batch_slice) -> (sigma [b, M] activated density, features [b, F, M])``."""
 
 
 def ray_box(origins: torch.Tensor, dirs: torch.Tensor, half: float):
@@ -35,6 +35,19 @@ def ray_box(origins: torch.Tensor, dirs: torch.Tensor, half: float):
     return t0, torch.where(hit, t1, t0), hit
 
 
+def cell_centres(resolution: int, half: float, device) -> torch.Tensor:
+    """World coordinates of the centres of ``resolution`` cells across [-half, half]: [R]."""
+    return ((torch.arange(resolution, device=device, dtype=torch.float32) + 0.5) / resolution * 2.0 - 1.0) * half
+
+
+@torch.no_grad()
+def occupancy_from_density(density: torch.Tensor, threshold: float) -> torch.Tensor:
+    """density [B, R, R, R] at the cell centres -> occupancy [B, R, R, R] bool (indexed [b, ix, iy, iz]):
+    above ``threshold``, dilated by one cell so thin structures between centres are kept."""
+    occ = (density > threshold).float()[:, None]
+    return F.max_pool3d(occ, kernel_size=3, stride=1, padding=1)[:, 0] > 0
+
+
 @torch.no_grad()
 def build_occupancy(
     density: Callable[[torch.Tensor], torch.Tensor],
@@ -45,18 +58,13 @@ def build_occupancy(
     device,
     chunk: int = 1 << 16,
 ) -> torch.Tensor:
-    """Occupancy grid ``[B, R, R, R]`` bool indexed ``[b, ix, iy, iz]``.
-
-    density(points [B, M, 3]) -> activated density [B, M, 1]; evaluated at the R^3 cell centres in
-    chunks, thresholded and dilated by one cell (so thin structures between centres are kept).
-    """
-    lin = (torch.arange(resolution, device=device, dtype=torch.float32) + 0.5) / resolution * 2.0 - 1.0
-    gx, gy, gz = torch.meshgrid(lin * half, lin * half, lin * half, indexing="ij")
+    """Occupancy grid ``[B, R, R, R]`` bool from any density function (points [B, M, 3] -> [B, M, 1]),
+    evaluated point by point at the cell centres (the generator uses the faster separable grid)."""
+    lin = cell_centres(resolution, half, device)
+    gx, gy, gz = torch.meshgrid(lin, lin, lin, indexing="ij")
     pts = torch.stack([gx, gy, gz], dim=-1).reshape(1, -1, 3).expand(batch, -1, -1)
     vals = torch.cat([density(pts[:, i : i + chunk]) for i in range(0, pts.shape[1], chunk)], dim=1)
-    occ = (vals[..., 0] > threshold).float().view(batch, 1, resolution, resolution, resolution)
-    occ = F.max_pool3d(occ, kernel_size=3, stride=1, padding=1)
-    return occ[:, 0] > 0
+    return occupancy_from_density(vals[..., 0].view(batch, resolution, resolution, resolution), threshold)
 
 
 def occupied_interval(
@@ -112,20 +120,22 @@ def sample_pdf(bins: torch.Tensor, weights: torch.Tensor, n: int, deterministic:
 
 
 def composite(sigma: torch.Tensor, feats: torch.Tensor, depths: torch.Tensor):
-    """EG3D mid-point compositing along each ray.
+    """EG3D mid-point compositing along each ray (colour and density averaged over each interval).
 
-    sigma: [R, S] activated density; feats: [R, S, F]; depths: [R, S] sorted
-    -> features [R, F], depth [R], alpha [R], weights [R, S-1]
+    sigma: [b, N, S] activated density; feats: [b, F, N, S]; depths: [b, N, S] sorted along S
+    -> features [b, F, N], depth [b, N] (weighted mean distance), alpha [b, N], weights [b, N, S-1]
     """
-    deltas = depths[:, 1:] - depths[:, :-1]
-    sigma_mid = 0.5 * (sigma[:, 1:] + sigma[:, :-1])
-    feat_mid = 0.5 * (feats[:, 1:] + feats[:, :-1])
-    depth_mid = 0.5 * (depths[:, 1:] + depths[:, :-1])
+    deltas = depths[..., 1:] - depths[..., :-1]
+    sigma_mid = 0.5 * (sigma[..., 1:] + sigma[..., :-1])
+    depth_mid = 0.5 * (depths[..., 1:] + depths[..., :-1])
     alpha = 1.0 - torch.exp(-sigma_mid * deltas)
-    trans = torch.cumprod(torch.cat([torch.ones_like(alpha[:, :1]), 1.0 - alpha + 1e-10], -1), -1)[:, :-1]
+    trans = torch.cumprod(torch.cat([torch.ones_like(alpha[..., :1]), 1.0 - alpha + 1e-10], -1), -1)[..., :-1]
     weights = alpha * trans
     total = weights.sum(-1)
-    feature = (weights[..., None] * feat_mid).sum(1)
+    # sum_s w_s (f_s + f_s+1) / 2 == sum_s f_s c_s with c the weights averaged onto the samples
+    zero = torch.zeros_like(weights[..., :1])
+    per_sample = 0.5 * (torch.cat([weights, zero], -1) + torch.cat([zero, weights], -1))  # [b, N, S]
+    feature = (feats * per_sample[:, None]).sum(-1)
     depth = (weights * depth_mid).sum(-1) / total.clamp(min=1e-6)
     return feature, depth, total, weights
 
@@ -143,31 +153,30 @@ def march(
 ):
     """March rays (all of one batch slice). origins, dirs: [b, N, 3]; t_near, t_far: [b, N].
 
-    Returns features [b, N, F], depth [b, N] (distance along the ray), alpha [b, N].
+    ``field(points [b, M, 3], batch) -> (sigma [b, M], features [b, F, M])``.
+    Returns features [b, F, N], depth [b, N] (distance along the ray), alpha [b, N].
     """
     b, n = t_near.shape
     t_c = stratified_depths(t_near, t_far, coarse, jitter)  # [b, N, Sc]
     pts = origins[:, :, None] + dirs[:, :, None] * t_c[..., None]
     sigma_c, feat_c = field(pts.reshape(b, -1, 3), batch)
-    sigma_c, feat_c = sigma_c.view(b * n, coarse), feat_c.view(b * n, coarse, -1)
-    t_c = t_c.reshape(b * n, coarse)
+    sigma_c, feat_c = sigma_c.view(b, n, coarse), feat_c.view(b, -1, n, coarse)
     if importance > 0 and coarse > 2:
         with torch.no_grad():
-            _, _, _, w = composite(sigma_c, feat_c, t_c)  # [R, Sc-1]
-            w = F.max_pool1d(w[:, None], 2, 1, padding=1)
-            w = F.avg_pool1d(w, 2, 1)[:, 0] + 0.01  # EG3D's smoothing of the coarse weights, [R, Sc]
-            mids = 0.5 * (t_c[:, 1:] + t_c[:, :-1])  # [R, Sc-1]
-            t_f = sample_pdf(mids, w[:, 1:-1], importance, deterministic=not jitter)  # [R, Si]
-        pts_f = origins.reshape(b * n, 1, 3) + dirs.reshape(b * n, 1, 3) * t_f[..., None]
-        sigma_f, feat_f = field(pts_f.view(b, -1, 3), batch)
-        t_all = torch.cat([t_c, t_f], dim=1)
-        order = torch.argsort(t_all, dim=1)
-        t_all = torch.gather(t_all, 1, order)
-        sigma_all = torch.gather(torch.cat([sigma_c, sigma_f.view(b * n, importance)], 1), 1, order)
-        f = feat_c.shape[-1]
-        feat_all = torch.cat([feat_c, feat_f.view(b * n, importance, f)], 1)
-        feat_all = torch.gather(feat_all, 1, order[..., None].expand(-1, -1, f))
+            _, _, _, w = composite(sigma_c, feat_c[:, :1], t_c)  # [b, N, Sc-1]
+            w = w.reshape(b * n, 1, coarse - 1)
+            w = F.max_pool1d(w, 2, 1, padding=1)
+            w = F.avg_pool1d(w, 2, 1)[:, 0] + 0.01  # EG3D's smoothing of the coarse weights, [bN, Sc]
+            flat_t = t_c.reshape(b * n, coarse)
+            mids = 0.5 * (flat_t[:, 1:] + flat_t[:, :-1])  # [bN, Sc-1]
+            t_f = sample_pdf(mids, w[:, 1:-1], importance, deterministic=not jitter).view(b, n, importance)
+        pts_f = origins[:, :, None] + dirs[:, :, None] * t_f[..., None]
+        sigma_f, feat_f = field(pts_f.reshape(b, -1, 3), batch)
+        t_all = torch.cat([t_c, t_f], dim=-1)
+        t_all, order = torch.sort(t_all, dim=-1)
+        sigma_all = torch.gather(torch.cat([sigma_c, sigma_f.view(b, n, importance)], -1), -1, order)
+        feat_all = torch.cat([feat_c, feat_f.view(b, -1, n, importance)], -1)
+        feat_all = torch.gather(feat_all, -1, order[:, None].expand(-1, feat_all.shape[1], -1, -1))
     else:
         t_all, sigma_all, feat_all = t_c, sigma_c, feat_c
-    feature, depth, alpha, _ = composite(sigma_all, feat_all, t_all)
-    return feature.view(b, n, -1), depth.view(b, n), alpha.view(b, n)
+    return composite(sigma_all, feat_all, t_all)[:3]

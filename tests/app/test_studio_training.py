@@ -1,0 +1,80 @@
+"""The Train tab drives the real `main.py train` (tiny preset, the training tests' toy dataset): start, live
+curves from RUN/log.jsonl, stop (Ctrl-C: a checkpoint is saved), resume, and the run's checkpoint loaded
+into the viewport. Runs once the `train` command is part of this build."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.conftest import run_driver
+
+pytestmark = pytest.mark.gui
+
+DRIVER = r"""
+import json, pathlib, time
+import dearpygui.dearpygui as dpg
+from harness import wait_frame, wait_until, frames, item_center, click
+
+DATA = pathlib.Path(%(data)r)
+
+
+def drive(studio, report):
+    panel = studio.train
+    yield from wait_frame(studio)
+    studio.show_tab("Train")
+    yield from frames(3)
+    run = pathlib.Path.cwd() / "run"
+    dpg.set_value("train_data", str(DATA))
+    dpg.set_value("train_run", str(run))
+    dpg.set_value("train_preset", "tiny")
+    dpg.set_value("train_stage", "1")
+    dpg.set_value("train_device", "cpu")
+    dpg.set_value("train_steps", 200)
+    report["start_enabled"] = dpg.get_item_configuration("train_start")["enabled"]
+    x, y = item_center("train_start")
+    yield from click(x, y)  # a real click on Start
+    yield from wait_until(lambda: panel.process is not None, 10, "the run to start")
+    report["args"] = panel.process.args[2:]
+    log = run / "log.jsonl"
+    yield from wait_until(lambda: log.is_file() and '"started"' in log.read_text(), 180, "the run to start training")
+    studio.run_action(panel._on_stop)  # as soon as it trains: Ctrl-C finishes the step and saves
+    proc = panel.process.proc
+    yield from wait_until(lambda: proc.poll() is not None, 180, "the run to stop")
+    report["stop_exit"] = proc.returncode
+    yield from frames(40)
+    report["status_after_stop"] = dpg.get_value("train_status")
+    stopped = json.loads((run / "latest.json").read_text())["step"]
+    report["stopped_at"] = stopped
+    dpg.set_value("train_steps", 5)  # the tiny preset logs losses every 5 steps
+    studio.run_action(panel._on_start, "train_resume", None, True)
+    report["resume_args"] = panel.process.args[2:]
+    proc = panel.process.proc
+    yield from wait_until(lambda: proc.poll() is not None, 300, "the resumed run to finish")
+    report["resume_exit"] = proc.returncode
+    report["resumed_to"] = json.loads((run / "latest.json").read_text())["step"]
+    yield from wait_until(lambda: dpg.does_item_exist("train_series_l1"), 30, "the loss curve")
+    report["curve_points"] = len(dpg.get_value("train_series_l1")[0])
+    studio.run_action(panel._on_load)
+    yield from wait_until(lambda: studio.model.version == 2, 60, "the run's checkpoint to load")
+    yield from wait_frame(studio)
+    report["loaded"] = studio.model.path
+"""
+
+
+def test_train_tab_starts_stops_resumes_and_loads(xvfb_display, tiny_checkpoint, tmp_path_factory, tmp_path):
+    from app.panels.train import command_available
+
+    if not command_available("train"):
+        pytest.skip("the `train` command is not part of this build yet")
+    toy = pytest.importorskip("tests.train.toy")
+    folder = tmp_path_factory.mktemp("toy") / "data"
+    data = toy.write_toy_dataset(folder, subjects=1, expressions=("neutral", "jawOpen"), views=toy.TOY_VIEWS[:4])
+    r = run_driver(xvfb_display, tiny_checkpoint, tmp_path, DRIVER % {"data": str(data)}, timeout=600)
+    assert r["start_enabled"]
+    assert r["args"][:1] == ["train"] and "--preset" in r["args"] and "--resume" not in r["args"]
+    assert r["stop_exit"] == 130, "Stop interrupts like Ctrl-C: the run saves and says how to go on"
+    assert 0 <= r["stopped_at"] < 5 and "stopped" in r["status_after_stop"]
+    assert "--resume" in r["resume_args"]
+    assert r["resume_exit"] == 0 and r["resumed_to"] == 5
+    assert r["curve_points"] >= 1
+    assert "generator.safetensors" in r["loaded"] or r["loaded"].endswith("checkpoint.safetensors")

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+import torch
+
+from head360.errors import Head360Error
+from head360.export.video import read_video_frame_count, turntable_frames, write_video
+from tests.model.conftest import codes
+
+
+def _frames(n, size=(48, 64)):
+    for i in range(n):
+        f = np.zeros((*size, 3), np.uint8)
+        f[:, : (i + 1) * 4] = (255, 120, 30)
+        yield f
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_video_reads_back_with_the_requested_frames(tmp_path, suffix):
+    out = tmp_path / f"turn{suffix}"
+    assert write_video(_frames(9), out, fps=12) == 9
+    n, size = read_video_frame_count(out)
+    assert n == 9 and tuple(size) == (64, 48)
+
+
+def test_failed_write_leaves_nothing_and_bad_names_are_refused(tmp_path):
+    def broken():
+        yield from _frames(3)
+        raise RuntimeError("render failed")
+
+    out = tmp_path / "turn.mp4"
+    with pytest.raises(RuntimeError):
+        write_video(broken(), out)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(Head360Error, match="videos can be"):
+        write_video(_frames(2), tmp_path / "turn.avi")
+
+
+def test_turntable_of_a_head(generator, tmp_path):
+    t, s, b = codes(generator)
+    with torch.no_grad():
+        planes = generator.planes(t, s, b, "short")
+    seen = []
+    frames = list(turntable_frames(generator, planes, frames=5, resolution=32, progress=seen.append))
+    assert len(frames) == 5 and frames[0].shape == (32, 32, 3) and sum(seen) == 5
+    assert np.abs(frames[0].astype(int) - frames[2].astype(int)).mean() > 0.5  # the head turned
+    assert write_video(iter(frames), tmp_path / "t.mp4", fps=5) == 5
