@@ -11,7 +11,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_checkpoint_arguments(parser)
     parser.add_argument("--out", required=True, help="mesh to write: .obj (vertex colours), .ply or .glb")
     parser.add_argument("--resolution", type=int, default=256, help="density grid cells per side (default 256)")
-    parser.add_argument("--iso", type=float, default=10.0, help="density level of the surface (default 10)")
+    parser.add_argument(
+        "--iso",
+        type=float,
+        default=None,
+        help="density level of the surface (default: 10, or half the field's maximum if it never reaches 10)",
+    )
     parser.add_argument("--decimate", type=float, default=None, help="keep about this fraction of the faces")
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiply positions (1 = world units of 10 cm, 0.1 = metres)"
@@ -39,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
         mesh = extract_mesh(ckpt.generator, planes, args.resolution, args.iso, hair=hair, decimate=args.decimate)
     save_mesh(mesh, out, scale=args.scale)
     took = time.perf_counter() - start
-    print(f"wrote {out}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces ({took:.1f} s)")
+    print(f"wrote {out}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces, iso {mesh.iso:.3g} ({took:.1f} s)")
     return 0

@@ -34,6 +34,8 @@ class ExportedMesh:
     vertices: np.ndarray
     faces: np.ndarray
     colors: np.ndarray
+    iso: float = float("nan")
+    """Density level the surface was extracted at."""
 
 
 def grid_coordinates(resolution: int, half: float = HEAD_BOX_HALF) -> np.ndarray:
@@ -42,17 +44,44 @@ def grid_coordinates(resolution: int, half: float = HEAD_BOX_HALF) -> np.ndarray
 
 
 @torch.no_grad()
-def density_grid(generator, planes, resolution: int = 256, hair: bool = True) -> np.ndarray:
+def density_grid(generator, planes, resolution: int = 256, hair: bool = True, skip_empty: bool = False) -> np.ndarray:
     """Density (per world unit) at the N^3 grid points: [N, N, N] float32 indexed [ix, iy, iz].
 
     ``planes`` must hold one head (batch of one). Memory stays at a few N^2 slabs.
+    skip_empty: evaluate only the part of each x-slab that the occupancy grid marks as occupied
+    (everything else reads as empty: exact for any level above the occupancy threshold).
     """
     if planes.batch_size != 1:
         raise Head360Error("mesh export takes one head at a time")
     fp = planes.features(hair)
     coords = torch.as_tensor(grid_coordinates(resolution), device=fp.device)
-    raw = generator.decoder.density_grid_raw(fp, coords, HEAD_BOX_HALF)[0]
+    blocks = _occupied_blocks(generator.occupancy(planes, hair)[0], resolution) if skip_empty else None
+    raw = generator.decoder.density_grid_raw(fp, coords, HEAD_BOX_HALF, blocks=blocks)[0]
     return F.softplus(raw + generator.config.renderer.density_bias).cpu().numpy()
+
+
+def _occupied_blocks(occupancy: torch.Tensor, n: int) -> list[tuple[int, int, int, int] | None]:
+    """Per fine x index: the (y0, y1, z0, z1) fine index box covering the occupied coarse cells of its
+    coarse slab (one fine cell of margin), or None when that slab is empty."""
+    r = occupancy.shape[0]
+    occ = occupancy.cpu().numpy()
+    cell = np.clip(((grid_coordinates(n) / HEAD_BOX_HALF + 1.0) * 0.5 * r).astype(np.int64), 0, r - 1)
+    coarse_blocks = []
+    for cx in range(r):
+        ys, zs = np.nonzero(occ[cx])
+        coarse_blocks.append(None if len(ys) == 0 else (ys.min(), ys.max(), zs.min(), zs.max()))
+    blocks = []
+    for ix in range(n):
+        cb = coarse_blocks[cell[ix]]
+        if cb is None:
+            blocks.append(None)
+            continue
+        inside_y = np.nonzero((cell >= cb[0]) & (cell <= cb[1]))[0]
+        inside_z = np.nonzero((cell >= cb[2]) & (cell <= cb[3]))[0]
+        blocks.append(
+            (max(inside_y[0] - 1, 0), min(inside_y[-1] + 2, n), max(inside_z[0] - 1, 0), min(inside_z[-1] + 2, n))
+        )
+    return blocks
 
 
 @torch.no_grad()
@@ -67,18 +96,30 @@ def vertex_colors(generator, planes, vertices: np.ndarray, hair: bool = True, ch
     return np.concatenate(cols) if cols else np.zeros((0, 3), np.uint8)
 
 
+DEFAULT_ISO = 10.0
+"""Density (per world unit) of the exported surface: light crossing 1 mm of it loses 63%."""
+
+
+def auto_iso(density: np.ndarray) -> float:
+    """:data:`DEFAULT_ISO` where the field reaches it, else half the field's maximum (a field that
+    is still soft, e.g. early in training, then still gives its shape)."""
+    top = float(density.max())
+    return DEFAULT_ISO if top > DEFAULT_ISO else 0.5 * top
+
+
 def extract_mesh(
     generator,
     planes,
     resolution: int = 256,
-    iso: float = 10.0,
+    iso: float | None = None,
     hair: bool = True,
     decimate: float | None = None,
 ) -> ExportedMesh:
-    """Marching cubes of the density field at ``iso`` (density per world unit).
+    """Marching cubes of the density field at ``iso`` (density per world unit; None: :func:`auto_iso`).
 
     The grid is padded with empty space so the surface closes where it meets the box (neck cut).
     decimate: keep about this fraction of the faces (vertex clustering), e.g. 0.25.
+    The level used is stored in the returned mesh's ``iso``.
     """
     from skimage.measure import marching_cubes
 
@@ -86,7 +127,13 @@ def extract_mesh(
         raise Head360Error(f"mesh resolution must be between 8 and 1024, got {resolution}")
     if decimate is not None and not 0.0 < decimate <= 1.0:
         raise Head360Error(f"--decimate is the fraction of faces to keep, in (0, 1]; got {decimate}")
-    dens = density_grid(generator, planes, resolution, hair)
+    threshold = generator.config.renderer.occupancy_threshold
+    skip = iso is None or iso > 2.0 * threshold
+    dens = density_grid(generator, planes, resolution, hair, skip_empty=skip)
+    if iso is None:
+        iso = auto_iso(dens)
+    if skip and iso <= 2.0 * threshold:  # too close to what the occupancy grid calls empty: do it all
+        dens = density_grid(generator, planes, resolution, hair, skip_empty=False)
     lo, hi = float(dens.min()), float(dens.max())
     if not lo < iso < hi:
         raise Head360Error(
@@ -102,6 +149,7 @@ def extract_mesh(
     mesh = ExportedMesh(verts, faces, colors)
     if decimate is not None and decimate < 1.0:
         mesh = decimate_vertex_clustering(mesh, decimate)
+    mesh.iso = float(iso)
     return mesh
 
 
@@ -123,7 +171,7 @@ def _cluster(mesh: ExportedMesh, cell: float) -> ExportedMesh:
     used = np.unique(f)
     remap = np.full(n, -1, np.int64)
     remap[used] = np.arange(len(used))
-    return ExportedMesh(verts[used].astype(np.float32), remap[f], cols[used])
+    return ExportedMesh(verts[used].astype(np.float32), remap[f], cols[used], mesh.iso)
 
 
 def decimate_vertex_clustering(mesh: ExportedMesh, fraction: float) -> ExportedMesh:

@@ -6,11 +6,12 @@ metadata (no sidecar file), under these keys:
 * ``format``: ``"head360-checkpoint/1"``
 * ``config``: the :class:`~head360.model.config.GeneratorConfig` as JSON
 * ``subjects``: ``[{"name": str, "hairstyle": str | null}, ...]`` (the training subjects, in order)
-* ``mesh_info``: the mesh model's ``info`` dict; ``info``: free JSON (training step, dataset, ...)
+* ``info``: free JSON (training step, dataset, ...)
 
-Tensors: ``generator/<state-dict key>``; ``mesh/<array>`` (the :class:`MeshModel` arrays, so the file
-alone rebuilds ``V(s, b)``); ``subjects/texture_codes [N, Zt]`` and ``subjects/shape_codes [N, 50]``;
-optionally ``module/<name>/<state-dict key>`` for other networks (discriminators, RefineNet D...).
+Tensors: ``generator/<state-dict key>``; ``mesh/file`` (uint8: the bytes of the mesh model's own
+``.safetensors`` file, in its compact versioned format, so the checkpoint alone rebuilds ``V(s, b)``);
+``subjects/texture_codes [N, Zt]`` and ``subjects/shape_codes [N, 50]``; optionally
+``module/<name>/<state-dict key>`` for other networks (discriminators, RefineNet D...).
 
 Subject file (``.h360``, also safetensors): ``texture_code [Zt]``, ``shape_code [50]``,
 ``blend_weights [52]``, optional ``neural_texture [C, T, T]`` (an optimised UV neural texture: still
@@ -38,9 +39,6 @@ CHECKPOINT_FORMAT = "head360-checkpoint/1"
 SUBJECT_FORMAT = "head360-subject/1"
 SUBJECT_SUFFIX = ".h360"
 
-_MESH_FLOAT = ("mean", "shape_basis", "expr_basis", "expr_shape_basis", "uvs")
-_MESH_INT = ("faces", "faces_uv", "landmark_vertices")
-
 
 @dataclass
 class SubjectCodes:
@@ -64,6 +62,25 @@ class Checkpoint:
     @property
     def config(self) -> GeneratorConfig:
         return self.generator.config
+
+
+def _mesh_model_bytes(mesh: MeshModel) -> bytes:
+    """The mesh model's own file (its compact, versioned format) as bytes."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "mesh.safetensors"
+        mesh.save(path)
+        return path.read_bytes()
+
+
+def _mesh_model_from_bytes(data: bytes) -> MeshModel:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "mesh.safetensors"
+        path.write_bytes(data)
+        return MeshModel.load(path)
 
 
 def _read_safetensors(path: Path, what: str, expected_format: str, hint: str):
@@ -100,11 +117,7 @@ def save_checkpoint(
     tensors: dict[str, torch.Tensor] = {}
     for k, v in generator.state_dict().items():
         tensors[f"generator/{k}"] = v.detach().cpu().contiguous().clone()
-    for name in _MESH_FLOAT:
-        tensors[f"mesh/{name}"] = torch.from_numpy(np.ascontiguousarray(getattr(mesh, name), np.float32))
-    for name in _MESH_INT:
-        tensors[f"mesh/{name}"] = torch.from_numpy(np.ascontiguousarray(getattr(mesh, name), np.int64))
-    tensors["mesh/face_label"] = torch.from_numpy(np.ascontiguousarray(mesh.face_label, np.uint8))
+    tensors["mesh/file"] = torch.from_numpy(np.frombuffer(_mesh_model_bytes(mesh), np.uint8).copy())
     zt = generator.config.texture.code_dim
     tex = np.stack([np.asarray(s.texture_code, np.float32) for s in subjects]) if subjects else np.zeros((0, zt))
     shp = np.stack([np.asarray(s.shape_code, np.float32) for s in subjects]) if subjects else np.zeros((0, 50))
@@ -122,7 +135,6 @@ def save_checkpoint(
         "format": CHECKPOINT_FORMAT,
         "config": json.dumps(config_to_dict(generator.config)),
         "subjects": json.dumps([{"name": s.name, "hairstyle": s.hairstyle} for s in subjects]),
-        "mesh_info": json.dumps(mesh.info),
         "blendshapes": json.dumps(list(ARKIT_NAMES)),
         "info": json.dumps(info or {}),
     }
@@ -131,7 +143,8 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Rebuild the generator from a checkpoint (eval mode, on ``device``).
+    """Rebuild the generator from a checkpoint (eval mode, on ``device``). The mesh model is the one
+    stored inside (quantised as the mesh model's file stores it).
 
     A missing, damaged or foreign file, or weights that do not fit the stored configuration (a file
     from another version of the code), raise Head360Error with one line saying so.
@@ -144,25 +157,15 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     try:
         config = config_from_dict(json.loads(meta["config"]))
         subjects_meta = json.loads(meta.get("subjects", "[]"))
-        mesh_info = json.loads(meta.get("mesh_info", "{}"))
         info = json.loads(meta.get("info", "{}"))
         names = json.loads(meta.get("blendshapes", json.dumps(list(ARKIT_NAMES))))
     except (json.JSONDecodeError, KeyError) as e:
         raise Head360Error(f"checkpoint '{path}' has a damaged header ({e}); {hint}") from e
     if names != list(ARKIT_NAMES):
         raise Head360Error(f"checkpoint '{path}' uses a different blendshape list than this version of Head360")
-    try:
-        mesh = MeshModel(
-            **{k: tensors[f"mesh/{k}"].numpy().astype(np.float32) for k in _MESH_FLOAT if k != "uvs"},
-            uvs=tensors["mesh/uvs"].numpy().astype(np.float32),
-            faces=tensors["mesh/faces"].numpy().astype(np.int64),
-            faces_uv=tensors["mesh/faces_uv"].numpy().astype(np.int64),
-            face_label=tensors["mesh/face_label"].numpy().astype(np.uint8),
-            landmark_vertices=tensors["mesh/landmark_vertices"].numpy().astype(np.int64),
-            info=mesh_info,
-        )
-    except KeyError as e:
-        raise Head360Error(f"checkpoint '{path}' lacks the mesh model array {e}; {hint}") from e
+    if "mesh/file" not in tensors:
+        raise Head360Error(f"checkpoint '{path}' lacks its mesh model; {hint}")
+    mesh = _mesh_model_from_bytes(tensors["mesh/file"].numpy().tobytes())
     generator = Head360Generator(config, mesh)
     state = {k[len("generator/") :]: v for k, v in tensors.items() if k.startswith("generator/")}
     own = generator.state_dict()

@@ -229,12 +229,12 @@ def _demo() -> GeneratorConfig:
             mapping_layers=2,
             resolution=128,
             channels=16,
-            channel_base=4096,
+            channel_base=2048,
             channel_max=128,
         ),
-        planes=PlanesConfig(resolution=128, merge="concat", static_channel_base=4096, static_channel_max=96),
+        planes=PlanesConfig(resolution=128, merge="concat", static_channel_base=2048, static_channel_max=96),
         mouth=MouthConfig(enabled=True, crop_size=0.8, crop_resolution=32, channels=32),
-        hair=HairConfig(channel_base=4096, channel_max=96),
+        hair=HairConfig(channel_base=2048, channel_max=96),
         decoder=DecoderConfig(hidden=64, features=32),
         renderer=RendererConfig(
             qualities={

@@ -43,13 +43,23 @@ class OSGDecoder(nn.Module):
         return F.linear(h, fc.weight[:1] * fc.weight_gain, fc.bias[:1] * fc.bias_gain)
 
     @torch.no_grad()
-    def density_grid_raw(self, planes: torch.Tensor, coords: torch.Tensor, half: float) -> torch.Tensor:
+    def density_grid_raw(
+        self,
+        planes: torch.Tensor,
+        coords: torch.Tensor,
+        half: float,
+        blocks: list[tuple[int, int, int, int] | None] | None = None,
+        fill: float = -30.0,
+    ) -> torch.Tensor:
         """Raw density (before the renderer's activation) on the regular grid ``coords x coords x coords``.
 
         planes: [B, 3, C, P, P]; coords: [N] world coordinates along every axis -> [B, N, N, N] indexed
         [b, ix, iy, iz]. The grid is separable: each plane is resampled once on its N x N grid and the
         first (linear) layer is applied per plane, so one x-slab costs three broadcast additions, a
         softplus and a dot product. Equal to :meth:`density_raw` at those points up to float rounding.
+
+        blocks: optional, per x index, the (y0, y1, z0, z1) index ranges (ends excluded) to evaluate, or
+        None to skip the slab; everything not evaluated is set to ``fill`` (batch of one only).
         """
         b, _, c, p, _ = planes.shape
         n = coords.shape[0]
@@ -65,9 +75,18 @@ class OSGDecoder(nn.Module):
         b1 = self.fc1.bias[0] * self.fc1.bias_gain
         hid = torch.einsum("bkcji,hc->bkjih", res, w0)  # [B, 3, N, N, hidden]
         h_xy, h_zy, h_xz = hid[:, 0], hid[:, 1], hid[:, 2]  # [b, iy, ix], [b, iy, iz], [b, iz, ix]
-        out = planes.new_empty(b, n, n, n)
-        for ix in range(n):
-            # h[b, iy, iz] = h_xy[b, iy, ix] + h_zy[b, iy, iz] + h_xz[b, iz, ix]
-            h = h_zy + h_xy[:, :, ix, None, :] + h_xz[:, None, :, ix, :] + b0
-            out[:, ix] = F.softplus(h) @ w1 + b1
+        if blocks is None:
+            out = planes.new_empty(b, n, n, n)
+            for ix in range(n):
+                # h[b, iy, iz] = h_xy[b, iy, ix] + h_zy[b, iy, iz] + h_xz[b, iz, ix]
+                h = h_zy + h_xy[:, :, ix, None, :] + h_xz[:, None, :, ix, :] + b0
+                out[:, ix] = F.softplus(h) @ w1 + b1
+            return out
+        out = planes.new_full((b, n, n, n), fill)
+        for ix, block in enumerate(blocks):
+            if block is None:
+                continue
+            y0, y1, z0, z1 = block
+            h = h_zy[:, y0:y1, z0:z1] + h_xy[:, y0:y1, ix, None, :] + h_xz[:, None, z0:z1, ix, :] + b0
+            out[:, ix, y0:y1, z0:z1] = F.softplus(h) @ w1 + b1
         return out

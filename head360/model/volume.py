@@ -76,14 +76,13 @@ def occupied_interval(
     -> t_near [B, N], t_far [B, N], any_occupied [B, N] bool
     """
     b, n = t0.shape
-    r = occupancy.shape[1]
     k = (torch.arange(steps, device=t0.device, dtype=t0.dtype) + 0.5) / steps
     ts = t0[..., None] + (t1 - t0)[..., None] * k  # [B, N, K]
     pts = origins[:, :, None] + dirs[:, :, None] * ts[..., None]  # [B, N, K, 3]
-    idx = ((pts / half + 1.0) * 0.5 * r).long().clamp(0, r - 1)
-    bidx = torch.arange(b, device=t0.device).view(b, 1, 1)
-    flat = ((bidx * r + idx[..., 0]) * r + idx[..., 1]) * r + idx[..., 2]
-    occ = occupancy.reshape(-1)[flat]  # [B, N, K]
+    # one fused nearest-cell lookup: grid_sample's (x, y, z) address (W, H, D) = our (iz, iy, ix)
+    grid = (pts.flip(-1) / half)[:, :, :, None, :]  # [B, N, K, 1, 3]
+    cells = occupancy.to(pts.dtype)[:, None]  # [B, 1, R(ix), R(iy), R(iz)]
+    occ = F.grid_sample(cells, grid, mode="nearest", padding_mode="zeros", align_corners=False)[:, 0, :, :, 0] > 0
     anyocc = occ.any(dim=-1)
     first = torch.argmax(occ.to(torch.uint8), dim=-1)
     last = steps - 1 - torch.argmax(occ.flip(-1).to(torch.uint8), dim=-1)

@@ -69,3 +69,29 @@ def test_iso_outside_the_field_and_bad_arguments_are_user_errors(generator, plan
     mesh = extract_mesh(generator, planes, 16, float(np.median(dens)))
     with pytest.raises(Head360Error, match="mesh files can be"):
         save_mesh(mesh, tmp_path / "head.stl")
+
+
+def test_mesh_vertices_lie_on_the_iso_surface_of_the_field(generator, planes):
+    dens = density_grid(generator, planes, 40)
+    iso = float(np.percentile(dens, 50))
+    mesh = extract_mesh(generator, planes, 40, iso)
+    with torch.no_grad():
+        at_vertices = generator.density(planes, torch.as_tensor(mesh.vertices)[None])[0, :, 0].numpy()
+        # the same points with x and z swapped: a wrong axis order would look like this
+        swapped = generator.density(planes, torch.as_tensor(mesh.vertices[:, ::-1].copy())[None])[0, :, 0].numpy()
+    spread = float(np.percentile(dens, 90) - np.percentile(dens, 10))
+    err = np.abs(at_vertices - iso)
+    assert np.median(err) < 0.02 * spread
+    assert np.median(np.abs(swapped - iso)) > 3 * np.median(err)
+    assert mesh.iso == iso
+
+
+def test_skipping_empty_space_gives_the_same_grid_where_it_matters(generator, planes):
+    full = density_grid(generator, planes, 32)
+    generator.config.renderer.occupancy_threshold = float(np.percentile(full, 60))
+    planes._occupancy.clear()
+    skipped = density_grid(generator, planes, 32, skip_empty=True)
+    level = 2.0 * generator.config.renderer.occupancy_threshold
+    assert (skipped < full).any()  # something was skipped...
+    np.testing.assert_allclose(skipped[full > level], full[full > level], rtol=1e-5)  # ...but nothing dense
+    assert (skipped[full <= level] <= level).all()

@@ -221,3 +221,18 @@ def test_cuda_style_masked_marching_equals_cpu_compaction(generator):
     assert (compact["alpha"] == 0).any()
     for k in ("raw", "depth", "alpha", "rgb"):
         torch.testing.assert_close(compact[k], masked[k], atol=1e-5, rtol=1e-4)
+
+
+def test_planes_can_be_optimised_directly_for_fitting(generator):
+    from head360.model.generator import Planes
+
+    g = generator
+    t, s, b = codes(g)
+    with torch.no_grad():
+        planes = g.planes(t, s, b, "long")
+    head = planes.head.clone().requires_grad_(True)
+    hair = planes.hair.clone().requires_grad_(True)
+    fit = Planes(head=head, hair=hair, style=planes.style, hairstyles=planes.hairstyles)
+    out = g.render(fit, cameras(0))  # gradients on: the whole box is sampled, no occupancy grid
+    out["rgb"].mean().backward()
+    assert head.grad.abs().sum() > 0 and hair.grad.abs().sum() > 0
