@@ -143,10 +143,11 @@ class CaptureConfig:
     (in units of 5% of the camera distance)."""
     landmark_sigma: float = 0.01
     """Expected landmark noise as a fraction of the face size (residuals are divided by it)."""
-    ignore_regions: tuple[str, ...] = ("lips_inner",)
-    """mediapipe regions (:func:`head360.fit.landmarks.face_region` names) left out of the solve. The
-    inner lip contour by default: a landmark table made on closed mouths puts the upper and lower
-    inner lip on the same mesh point (the mouth slit), which an open mouth contradicts."""
+    ignore_regions: tuple[str, ...] = ()
+    """mediapipe regions (:func:`head360.fit.landmarks.face_region` names, e.g. "lips_inner") left out
+    of the solve. (The calibrated table puts the upper and lower inner lip on the same mesh point, the
+    mouth slit; measured on rendered clips, keeping them still tracks jawOpen better than leaving
+    them out.)"""
     offset_sigma: float | None = 0.05
     """Prior sigma (world units; 0.05 = 5 mm) of a per-landmark 3D offset shared by all frames, which
     absorbs where mediapipe's points sit on this face differently from the landmark table, so that
