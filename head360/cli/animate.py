@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         if not to_video:
             track = _bake(timeline, config.fps)
     if not to_video:
+        if config.fps is not None and args.animation is None and config.fps != track.fps:
+            track = track.resampled(config.fps)
         arkit_io.write_track(track, out, args.timecode_fps)
         print(f"wrote {out}: {len(track)} frames ({track.duration:.2f} s at {track.fps:g} fps)")
         return 0

@@ -31,6 +31,9 @@ def test_convert_live_link_csv_to_json_and_back(tmp_path, capsys):
     code, _, _ = _run(capsys, "--weights", tmp_path / "take.json", "--out", tmp_path / "again.csv")
     again, _ = read_track(tmp_path / "again.csv")
     np.testing.assert_allclose(again.weights, track.weights, atol=1e-6)
+    code, _, _ = _run(capsys, "--weights", tmp_path / "take.csv", "--out", tmp_path / "60.json", "--fps", "60")
+    faster, _ = read_track(tmp_path / "60.json")
+    assert code == 0 and faster.fps == 60 and len(faster) == 11  # 5 intervals of 1/30 s at 60 fps
 
 
 def test_import_problems_are_reported(tmp_path, capsys):
