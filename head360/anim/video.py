@@ -152,6 +152,11 @@ class CaptureConfig:
     """Prior sigma (world units; 0.05 = 5 mm) of a per-landmark 3D offset shared by all frames, which
     absorbs where mediapipe's points sit on this face differently from the landmark table, so that
     the weights explain what changes over the clip. None: no offsets."""
+    chunk_frames: int = 900
+    """Longer clips are solved in overlapping chunks of this many frames (bounded memory), after the
+    identity and landmark offsets were solved once on this many frames spread over the whole clip."""
+    chunk_overlap: int = 30
+    """Frames shared by neighbouring chunks (cross-faded)."""
     smoothing: float = 0.025
     """Sigma in seconds of the zero-phase Gaussian filter on weights and head rotation (0: off)."""
     max_frames: int | None = None
@@ -190,15 +195,25 @@ class CaptureResult:
 
 def gaussian_smooth(values: np.ndarray, times: np.ndarray, sigma: float) -> np.ndarray:
     """Zero-phase Gaussian smoothing over time of ``values [N, D]`` sampled at ``times [N]`` (sigma in
-    seconds; handles uneven spacing). Returns [N, D] float64."""
+    seconds; uneven spacing handled; the kernel is cut at 4 sigma and renormalised at the ends).
+    Returns [N, D] float64. Cost O(N x window)."""
     values = np.asarray(values, np.float64)
-    if sigma <= 0 or len(values) < 3:
+    n = len(values)
+    if sigma <= 0 or n < 3:
         return values.copy()
     t = np.asarray(times, np.float64)
-    d = (t[:, None] - t[None, :]) / sigma
-    k = np.exp(-0.5 * d * d)
-    k[np.abs(d) > 4] = 0.0
-    return (k @ values) / k.sum(axis=1, keepdims=True)
+    dt = np.diff(t)
+    step = float(np.min(dt[dt > 0])) if (dt > 0).any() else 1.0
+    half = int(min(n - 1, np.ceil(4.0 * sigma / step)))
+    acc = np.zeros_like(values)
+    norm = np.zeros(n)
+    for k in range(-half, half + 1):
+        lo, hi = max(0, -k), min(n, n - k)  # i in [lo, hi) has a neighbour i + k
+        d = (t[lo + k : hi + k] - t[lo:hi]) / sigma
+        w = np.where(np.abs(d) <= 4.0, np.exp(-0.5 * d * d), 0.0)
+        acc[lo:hi] += w[:, None] * values[lo + k : hi + k]
+        norm[lo:hi] += w
+    return acc / norm[:, None]
 
 
 def detect_landmarks(
@@ -264,7 +279,7 @@ def fit_landmarks(
         mesh = default_mesh_model()
     table = landmark_table(mesh) if table is None else table
     with_face = np.flatnonzero(found)
-    sol = track_performance(mesh, table, [points[i] for i in with_face], size, cfg, progress)
+    sol = _solve_clip(mesh, table, [points[i] for i in with_face], size, cfg, progress)
     weights_f, rot_f, err_f = sol.weights, sol.rotation, sol.errors_px
     weights = np.zeros((n, NUM_BLENDSHAPES), np.float64)
     rotation = np.zeros((n, 3), np.float64)
@@ -366,6 +381,59 @@ class PerformanceSolution:
     shape_code: np.ndarray
     focal_px: float
     errors_px: np.ndarray
+    offsets: np.ndarray | None = None
+    """[L, 3] the per-landmark offsets (world units) of the table rows in use."""
+
+
+def _solve_clip(mesh, table, points, size, cfg: CaptureConfig, progress=None) -> PerformanceSolution:
+    """:func:`track_performance` on the whole clip, or for clips longer than ``cfg.chunk_frames``:
+    identity, focal and landmark offsets from frames spread over the clip first (no temporal prior:
+    they are not neighbours), then overlapping chunks of consecutive frames with those held fixed,
+    cross-faded where they overlap."""
+    from dataclasses import replace
+
+    f = len(points)
+    size_chunk = max(cfg.chunk_frames, 2 * cfg.chunk_overlap + 2)
+    if f <= size_chunk:
+        return track_performance(mesh, table, points, size, cfg, progress)
+    spread = np.unique(np.linspace(0, f - 1, size_chunk).round().astype(int))
+    first = track_performance(
+        mesh, table, [points[i] for i in spread], size, replace(cfg, temporal_prior=0.0, pose_temporal_prior=0.0)
+    )
+    fixed = replace(cfg, shape_code=first.shape_code, focal_px=first.focal_px)
+    weights = np.zeros((f, NUM_BLENDSHAPES))
+    rotation = np.zeros((f, 3))
+    translation = np.zeros((f, 3))
+    errors = np.zeros(f)
+    total = np.zeros(f)
+    step = size_chunk - cfg.chunk_overlap
+    starts = list(range(0, max(f - cfg.chunk_overlap, 1), step))
+    for n, a in enumerate(starts):
+        b = min(a + size_chunk, f)
+        sol = track_performance(mesh, table, points[a:b], size, fixed, None, first.offsets)
+        ramp = np.ones(b - a)
+        if a > 0:  # fade in over the overlap with the previous chunk
+            k = min(cfg.chunk_overlap, b - a)
+            ramp[:k] = (np.arange(k) + 0.5) / k
+        if b < f:
+            k = min(cfg.chunk_overlap, b - a)
+            ramp[-k:] = np.minimum(ramp[-k:], (np.arange(k)[::-1] + 0.5) / k)
+        rot = sol.rotation
+        if a > 0:  # keep the angles continuous with what is already there before blending
+            ref = rotation[a] / max(total[a], 1e-12)
+            rot = rot + 360.0 * np.round((ref - rot[0]) / 360.0)
+        weights[a:b] += ramp[:, None] * sol.weights
+        rotation[a:b] += ramp[:, None] * rot
+        translation[a:b] += ramp[:, None] * sol.translation
+        errors[a:b] += ramp * sol.errors_px
+        total[a:b] += ramp
+        if progress is not None:
+            progress("fit", n + 1, len(starts))
+    total = total[:, None]
+    return PerformanceSolution(
+        weights / total, rotation / total, translation / total, first.shape_code, first.focal_px,
+        errors / total[:, 0], first.offsets,
+    )  # fmt: skip
 
 
 def track_performance(
@@ -375,6 +443,7 @@ def track_performance(
     size: tuple[int, int],
     config: CaptureConfig | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    offsets: np.ndarray | None = None,
 ) -> PerformanceSolution:
     """Identity, blendshape weights and head pose of a whole clip in one solve.
 
@@ -386,7 +455,9 @@ def track_performance(
     length. Minimises over all frames together (Adam; weights projected to [0, 1]): the landmark
     reprojection error (divided by ``landmark_sigma`` x face size) + ``shape_prior * |s|^2`` + per
     frame ``weight_l1 * sum(b) + weight_l2 * sum(b^2)`` + temporal priors on the frame-to-frame change
-    of weights and pose. Each frame's pose starts from OpenCV's PnP of the mean head.
+    of weights and pose. Each frame's pose starts from OpenCV's PnP of the mean head. ``offsets``
+    [L, 3] (the table's rows in use): fixed per-landmark offsets from an earlier solve (then not
+    optimised), see ``CaptureConfig.offset_sigma``.
     """
     import cv2
     import torch
@@ -459,7 +530,10 @@ def track_performance(
         dtype=dt,
         requires_grad=not fixed_shape,
     )
-    offsets = torch.zeros(nl * 3, dtype=dt, requires_grad=cfg.offset_sigma is not None)
+    fit_offsets = offsets is None and cfg.offset_sigma is not None
+    offsets = torch.as_tensor(
+        np.zeros(nl * 3) if offsets is None else np.asarray(offsets, np.float64).reshape(-1), dtype=dt
+    ).requires_grad_(fit_offsets)
     b = torch.zeros(f, NUM_BLENDSHAPES, dtype=dt, requires_grad=True)
     rvec = torch.tensor(rvecs, dtype=dt, requires_grad=True)
     tvec = torch.tensor(tvecs, dtype=dt, requires_grad=True)
@@ -475,7 +549,7 @@ def track_performance(
     groups = [{"params": [b], "lr": 0.03}, {"params": [rvec], "lr": 0.003}, {"params": [tvec], "lr": 0.003 * depth}]
     if not fixed_shape:
         groups.append({"params": [s], "lr": 0.03})
-    if cfg.offset_sigma is not None:
+    if fit_offsets:
         groups.append({"params": [offsets], "lr": 0.003})
     opt = torch.optim.Adam(groups)
     with _single_thread():
@@ -486,7 +560,7 @@ def track_performance(
             loss = loss + cfg.weight_l1 * b.sum() + cfg.weight_l2 * (b * b).sum()
             if not fixed_shape:
                 loss = loss + cfg.shape_prior * (s * s).sum()
-            if cfg.offset_sigma is not None:
+            if fit_offsets:
                 loss = loss + ((offsets / cfg.offset_sigma) ** 2).sum()
             if f > 1:
                 loss = loss + cfg.temporal_prior * ((b[1:] - b[:-1]) ** 2).sum()
@@ -510,6 +584,7 @@ def track_performance(
         shape_code=s.detach().numpy().astype(np.float32),
         focal_px=focal,
         errors_px=err,
+        offsets=offsets.detach().numpy().reshape(nl, 3).copy(),
     )
 
 

@@ -97,3 +97,22 @@ def test_temporal_filter_keeps_a_blink_and_removes_jitter():
     out = gaussian_smooth(noisy[:, None], t, CaptureConfig().smoothing)[:, 0]
     assert out.max() > 0.8  # a 120 ms blink survives
     assert np.std(out[:15]) < 0.75 * np.std(noisy[:15])  # jitter on a still face is reduced
+
+
+def test_banded_filter_matches_the_dense_gaussian():
+    rng = np.random.default_rng(1)
+    t = np.cumsum(rng.uniform(0.02, 0.05, 80))
+    x = rng.normal(size=(80, 3))
+    d = (t[:, None] - t[None, :]) / 0.06
+    k = np.where(np.abs(d) <= 4, np.exp(-0.5 * d * d), 0.0)
+    np.testing.assert_allclose(gaussian_smooth(x, t, 0.06), (k @ x) / k.sum(1, keepdims=True), atol=1e-12)
+
+
+def test_long_clips_are_solved_in_chunks_that_join_smoothly(scene):
+    mesh, table, truth, yaw, points, shape = scene
+    cfg = CaptureConfig(smoothing=0.0, chunk_frames=14, chunk_overlap=4, steps=250)
+    res = fit_landmarks(points, (W, H), 15.0, mesh, cfg, table=table)
+    jaw = res.track.weight("jawOpen")
+    assert np.corrcoef(jaw, truth[:, index_of("jawOpen")])[0, 1] > 0.9
+    assert np.abs(np.diff(jaw)).max() < 0.3  # no jump where chunks meet (frames 10-13, 20-23)
+    assert np.corrcoef(res.track.head_rotation[:, 0], yaw)[0, 1] > 0.95
