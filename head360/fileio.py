@@ -43,6 +43,7 @@ def atomic_path(path: str | os.PathLike):
         raise Head360Error(f"cannot write '{path}': {e.strerror or e}; choose another location") from e
     os.close(fd)
     tmp = Path(tmp)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a user's exports should read like any file
     try:
         yield tmp
         os.replace(tmp, path)
@@ -50,6 +51,12 @@ def atomic_path(path: str | os.PathLike):
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

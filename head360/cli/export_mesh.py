@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--iso",
         type=float,
         default=None,
-        help="density level of the surface (default: 10, or half the field's maximum if it never reaches 10)",
+        help="density level of the surface (default: 10, or midway between the field's extremes below 10)",
     )
     parser.add_argument("--decimate", type=float, default=None, help="keep about this fraction of the faces")
     parser.add_argument(

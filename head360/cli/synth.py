@@ -24,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--contact-sheet", metavar="OUT.png", help="write one image of several subjects x expressions x views and exit"
     )
+    p.add_argument("--workers", type=int, default=1, help="render subjects in this many processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -41,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         render_contact_sheet(args.contact_sheet, subjects=n, seed=args.seed or 0, resolution=args.resolution or 256)
         print(f"wrote {args.contact_sheet}")
         return 0
+    if not 1 <= args.workers <= 256:
+        raise Head360Error(f"--workers must be between 1 and 256, got {args.workers}")
     if not args.out:
         raise Head360Error("synth needs --out DIR (or --contact-sheet OUT.png)")
     from head360.synth.writer import make_config, parse_expressions
@@ -58,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if args.from_meshes:
         from head360.synth.importer import import_meshes
 
-        summary = import_meshes(args.from_meshes, args.out, config, progress=not args.quiet)
+        summary = import_meshes(args.from_meshes, args.out, config, progress=not args.quiet, workers=args.workers)
     else:
         from head360.synth.writer import DatasetWriter
 
-        summary = DatasetWriter(args.out, config, progress=not args.quiet).run()
+        summary = DatasetWriter(args.out, config, progress=not args.quiet).run(workers=args.workers)
     print(json.dumps(summary))
     return 0

@@ -101,10 +101,10 @@ DEFAULT_ISO = 10.0
 
 
 def auto_iso(density: np.ndarray) -> float:
-    """:data:`DEFAULT_ISO` where the field reaches it, else half the field's maximum (a field that
-    is still soft, e.g. early in training, then still gives its shape)."""
+    """:data:`DEFAULT_ISO` where the field reaches it, else halfway between the field's minimum and
+    maximum (a field that is still soft, e.g. early in training, then still gives its shape)."""
     top = float(density.max())
-    return DEFAULT_ISO if top > DEFAULT_ISO else 0.5 * top
+    return DEFAULT_ISO if top > DEFAULT_ISO else 0.5 * (top + float(density.min()))
 
 
 def extract_mesh(
@@ -128,12 +128,15 @@ def extract_mesh(
     if decimate is not None and not 0.0 < decimate <= 1.0:
         raise Head360Error(f"--decimate is the fraction of faces to keep, in (0, 1]; got {decimate}")
     threshold = generator.config.renderer.occupancy_threshold
-    skip = iso is None or iso > 2.0 * threshold
+    automatic = iso is None
+    skip = automatic or iso > 2.0 * threshold
     dens = density_grid(generator, planes, resolution, hair, skip_empty=skip)
-    if iso is None:
+    if automatic:
         iso = auto_iso(dens)
     if skip and iso <= 2.0 * threshold:  # too close to what the occupancy grid calls empty: do it all
         dens = density_grid(generator, planes, resolution, hair, skip_empty=False)
+        if automatic:
+            iso = auto_iso(dens)
     lo, hi = float(dens.min()), float(dens.max())
     if not lo < iso < hi:
         raise Head360Error(

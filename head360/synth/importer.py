@@ -268,6 +268,9 @@ class ImportWriter(DatasetWriter):
     def subjects(self) -> list:
         return self._subjects
 
+    def _worker_recipe(self) -> tuple:
+        return (ImportWriter, (str(self.mesh_dir), str(self.root), self.config))
+
     def _hairstyles(self) -> list[str]:
         return []
 
@@ -286,8 +289,7 @@ class ImportWriter(DatasetWriter):
         return summary
 
 
-def import_meshes(mesh_dir, out, config: SynthConfig, progress: bool = True) -> dict:
-    cfg = config
-    if NEUTRAL not in cfg.expressions:
+def import_meshes(mesh_dir, out, config: SynthConfig, progress: bool = True, workers: int = 1) -> dict:
+    if NEUTRAL not in config.expressions:
         raise Head360Error("an imported dataset needs the 'neutral' expression")
-    return ImportWriter(mesh_dir, out, cfg, progress).run()
+    return ImportWriter(mesh_dir, out, config, progress).run(workers=workers)

@@ -179,43 +179,23 @@ class DatasetWriter:
 
         return default_mesh_model()
 
-    def run(self) -> dict:
-        """Render everything that is missing, then write dataset.json. Returns a summary."""
-        from head360.synth.subject import expression_weights
+    def run(self, workers: int = 1) -> dict:
+        """Render everything that is missing, then write dataset.json. Returns a summary.
 
+        workers > 1 renders subjects in that many processes (each with its own OpenGL context)."""
         cfg = self.config
         subjects = self.subjects()
         mesh_model = self.mesh_model(subjects)
         todo = [(s, e) for s in subjects for e in cfg.expressions if not self._unit_done(s.id, e)]
         total_images = NUM_VIEWS * sum(len(_hair_modes(cfg.hair, s)) for s, _ in todo)
         bar = _progress(total_images, self.progress, "rendering")
-        renderer = None
         t0 = time.perf_counter()
-        built, built_id = None, None
-        wrote_subject_files: set[str] = set()
-        for subject, expression in todo:
-            if built_id != subject.id:
-                built, built_id = subject.build(), subject.id
-            if renderer is None:
-                from head360.gl.renderer import MeshRenderer
-
-                renderer = MeshRenderer(cfg.resolution)
-            weights = expression_weights(expression)
-            for hair in _hair_modes(cfg.hair, subject):
-                renderer.set_scene(built.render_meshes(weights, hair=(hair == "hair")))
-                for view, _, _ in rig_views():
-                    out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label"))
-                    rel = image_relpath(subject.id, expression, hair, view)
-                    _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
-                    _write_png(self.root / label_relpath(rel), out.label)
-                    bar.update(1)
-            if cfg.write_meshes:
-                from head360.synth.export import write_subject_meshes
-
-                first = subject.id not in wrote_subject_files
-                write_subject_meshes(self.root / "meshes" / subject.id, built, expression, weights, first)
-                wrote_subject_files.add(subject.id)
-            write_json(unit_dir(self.root, subject.id, expression) / "done.json", {"views": NUM_VIEWS})
+        pending = list(dict.fromkeys(s.id for s, _ in todo))
+        workers = max(1, min(int(workers), len(pending)))
+        if workers == 1:
+            self.render_units(todo, bar.update)
+        else:
+            self._render_in_processes(pending, workers, bar)
         bar.close()
         seconds = time.perf_counter() - t0
         index = self._write_index(subjects, mesh_model)
@@ -225,6 +205,76 @@ class DatasetWriter:
             "rendered_units": len(todo),
             "seconds": round(seconds, 2),
         }
+
+    def render_units(self, todo: list, on_image) -> None:
+        """Render (subject, expression) units; ``on_image(1)`` after every image written."""
+        from head360.gl.renderer import MeshRenderer
+        from head360.synth.subject import expression_weights
+
+        cfg = self.config
+        renderer = None
+        built, built_id = None, None
+        wrote_subject_files: set[str] = set()
+        for subject, expression in todo:
+            if built_id != subject.id:
+                built, built_id = subject.build(), subject.id
+            if renderer is None:
+                renderer = MeshRenderer(cfg.resolution)
+            weights = expression_weights(expression)
+            for hair in _hair_modes(cfg.hair, subject):
+                renderer.set_scene(built.render_meshes(weights, hair=(hair == "hair")))
+                for view, _, _ in rig_views():
+                    out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label"))
+                    rel = image_relpath(subject.id, expression, hair, view)
+                    _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
+                    _write_png(self.root / label_relpath(rel), out.label)
+                    on_image(1)
+            if cfg.write_meshes:
+                from head360.synth.export import write_subject_meshes
+
+                first = subject.id not in wrote_subject_files
+                write_subject_meshes(self.root / "meshes" / subject.id, built, expression, weights, first)
+                wrote_subject_files.add(subject.id)
+            write_json(unit_dir(self.root, subject.id, expression) / "done.json", {"views": NUM_VIEWS})
+        if renderer is not None:
+            renderer.close()
+
+    def _worker_recipe(self) -> tuple:
+        """What a worker process needs to rebuild this writer (picklable)."""
+        return (DatasetWriter, (str(self.root), self.config))
+
+    def _render_in_processes(self, subject_ids: list[str], workers: int, bar) -> None:
+        import multiprocessing as mp
+        import queue as queue_mod
+
+        ctx = mp.get_context("spawn")  # OpenGL does not survive fork
+        progress = ctx.Queue()
+        shares = [subject_ids[k::workers] for k in range(workers)]
+        procs = [ctx.Process(target=_render_worker, args=(self._worker_recipe(), ids, progress), daemon=True)
+                 for ids in shares]  # fmt: skip
+        for p in procs:
+            p.start()
+        errors = []
+        try:
+            while any(p.is_alive() for p in procs) or not progress.empty():
+                try:
+                    kind, value = progress.get(timeout=0.5)
+                except queue_mod.Empty:
+                    continue
+                if kind == "images":
+                    bar.update(value)
+                else:
+                    errors.append(value)
+        finally:
+            for p in procs:
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.terminate()
+        failed = [p.exitcode for p in procs if p.exitcode]
+        if errors or failed:
+            raise Head360Error(
+                errors[0] if errors else f"a rendering worker stopped (exit code {failed[0]}); rerun to resume"
+            )
 
     def _unit_done(self, subject: str, expression: str) -> bool:
         return (unit_dir(self.root, subject, expression) / "done.json").is_file()
@@ -281,6 +331,30 @@ class _ProceduralSubject:
         neutral = identity_vertices(build_template(), np.asarray(self.spec.identity, np.float32))
         shape = project_shape(mesh_model, neutral)
         return {**self.spec.to_json(), "shape": [round(float(x), 6) for x in shape]}
+
+
+def _render_worker(recipe: tuple, subject_ids: list[str], progress) -> None:
+    """Process entry point: rebuild the writer, render the units of ``subject_ids``."""
+    cls, args = recipe
+    try:
+        writer = cls(*args, progress=False)
+        wanted = set(subject_ids)
+        todo = [(s, e) for s in writer.subjects() if s.id in wanted for e in writer.config.expressions
+                if not writer._unit_done(s.id, e)]  # fmt: skip
+        pending = [0]
+
+        def on_image(n: int) -> None:
+            pending[0] += n
+            if pending[0] >= 16:
+                progress.put(("images", pending[0]))
+                pending[0] = 0
+
+        writer.render_units(todo, on_image)
+        progress.put(("images", pending[0]))
+    except Head360Error as e:
+        progress.put(("error", str(e)))
+    except Exception as e:  # a crash in a worker must reach the user as one line
+        progress.put(("error", f"rendering worker failed: {type(e).__name__}: {e}"))
 
 
 def _hair_modes(hair: str, subject) -> tuple[str, ...]:
