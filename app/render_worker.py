@@ -64,8 +64,9 @@ class LoadedModel:
 class RenderRequest:
     """Everything one viewport frame depends on.
 
-    subject:    head360.model.checkpoint.Subject: codes, expression (blend_weights [52]), hairstyle and
-                optional optimised texture / planes
+    subject:    head360.model.checkpoint.Subject: codes, hairstyle, optional optimised texture / planes,
+                and the expression those planes hold (its blend_weights)
+    blend_weights: [52] the expression to show (None: the subject's)
     camera:     the view
     mode:       one of RENDER_MODES
     quality:    a name from the model's ``config.renderer.qualities``
@@ -83,7 +84,13 @@ class RenderRequest:
     interactive: bool = False
     mesh_resolution: int = 64
     mesh_iso: float | None = None
+    blend_weights: np.ndarray | None = None
     id: int = 0
+
+    @property
+    def expression(self) -> np.ndarray:
+        """The blendshape weights [52] to show."""
+        return np.asarray(self.subject.blend_weights if self.blend_weights is None else self.blend_weights, np.float32)
 
 
 @dataclass
@@ -264,7 +271,7 @@ class RenderWorker:
             request.model.version,
             np.asarray(s.texture_code, np.float32).tobytes(),
             np.asarray(s.shape_code, np.float32).tobytes(),
-            np.asarray(s.blend_weights, np.float32).tobytes(),
+            request.expression.tobytes(),
             id(s.neural_texture),
             id(s.head_planes),
             id(s.hair_planes),
@@ -278,7 +285,7 @@ class RenderWorker:
             hair, names = g.hair_planes(s.hairstyle, 1)  # a hairstyle swap: only the hair planes change
             planes = Planes(old.head, hair, old.style, names, old.vertices, old.raster)
         else:
-            planes = subject_planes(g, s, s.blend_weights, s.hairstyle)
+            planes = subject_planes(g, s, request.expression, s.hairstyle)
         self._planes, self._head_key, self._hair_key = planes, head_key, hair_key
         return planes, (time.perf_counter() - start) * 1000.0
 

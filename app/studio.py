@@ -76,6 +76,7 @@ class Studio:
         ckpt = load_checkpoint(options.checkpoint, device=self.device)
         self.model = LoadedModel(ckpt, str(options.checkpoint), version=1)
         self.head, self.subject_index = self._initial_head(options.subject)
+        self._stored_expression = self.head.blend_weights.copy()
         self.base_head = self._copy(self.head)
         self.hair_on = True
         self.view = OrbitView()
@@ -159,6 +160,7 @@ class Studio:
 
     def set_head(self, subject, base: bool = True, subject_index: int | None = None) -> None:
         """Make ``subject`` (head360.model.checkpoint.Subject) the current head (from a file, a fit, a pick)."""
+        self._stored_expression = np.array(subject.blend_weights, np.float32)
         self.head = self._copy(subject)
         if base:
             self.base_head = self._copy(subject)
@@ -178,8 +180,11 @@ class Studio:
         self.set_status(f"subject {index}: {self.model.checkpoint.subjects[index].name}")
 
     def set_codes(self, texture_code=None, shape_code=None, blend_weights=None, interactive: bool = False) -> None:
-        """Change codes of the current head. A fitted texture or optimised planes belong to the fitted codes:
-        changing the texture or shape code leaves them (the status line says so)."""
+        """Change codes of the current head (arrays: texture [Zt], shape [50], blend weights [52]).
+
+        What a fit produced belongs to the fitted codes: a new texture code leaves the fitted neural
+        texture and planes; a new shape keeps the neural texture (it is drawn through the new mesh) but
+        leaves optimised planes, which hold one fixed mesh. The status line says so once."""
         h = self.head
         changes = {}
         if texture_code is not None:
@@ -188,14 +193,19 @@ class Studio:
             changes["shape_code"] = np.asarray(shape_code, np.float32)
         if blend_weights is not None:
             changes["blend_weights"] = np.clip(np.asarray(blend_weights, np.float32), 0.0, 1.0)
-        fitted = h.neural_texture is not None or h.head_planes is not None
-        if fitted and (texture_code is not None or shape_code is not None):
-            changes.update(neural_texture=None, head_planes=None, hair_planes=None)
-            if not self._fitted_note_shown:
-                self.set_status("the fitted texture was left: the head now follows the edited codes")
-                self._fitted_note_shown = True
+        left = []
+        if texture_code is not None and h.neural_texture is not None:
+            changes["neural_texture"] = None
+            left.append("fitted texture")
+        if (texture_code is not None or shape_code is not None) and h.head_planes is not None:
+            changes.update(head_planes=None, hair_planes=None)
+            left.append("optimised planes")
+        if left and not self._fitted_note_shown:
+            self.set_status(f"edited codes replace the {' and '.join(left)} of this head")
+            self._fitted_note_shown = True
         self.head = dataclasses.replace(h, **changes)
-        self.subject_index = None if (texture_code is not None or shape_code is not None) else self.subject_index
+        if texture_code is not None or shape_code is not None:
+            self.subject_index = None
         self.head_changed(interactive)
 
     def set_blend_weights(self, updates: dict[str, float], interactive: bool = False) -> None:
@@ -222,9 +232,20 @@ class Studio:
         self.hair_on = bool(on)
         self.view_changed()
 
+    def render_head(self, expression=None):
+        """What the library's ``subject_planes(G, subject, expression, hairstyle)`` needs for the current
+        head: (subject, expression [52]). The expression is the current one (or ``expression``); optimised
+        planes keep the expression they were made for in the subject, so asking for another one gets the
+        library's message instead of planes that silently ignore the sliders."""
+        subject = self._copy(self.head)
+        weights = subject.blend_weights.copy() if expression is None else np.asarray(expression, np.float32)
+        if subject.head_planes is not None:
+            subject.blend_weights = self._stored_expression.copy()
+        return subject, weights
+
     def current_subject(self):
-        """The current head as a subject file's content."""
-        head = self._copy(self.head)
+        """The current head as a subject file's content (optimised planes with the expression they hold)."""
+        head, _ = self.render_head()
         if not head.source or not head.source.startswith("studio"):
             head.source = f"studio ({Path(self.model.path).name}; from {self.head.source or 'edits'})"
         return head
@@ -272,9 +293,11 @@ class Studio:
         quality = self.quality
         if interactive:
             quality = "preview"
+        subject, weights = self.render_head()
         return RenderRequest(
             model=self.model,
-            subject=self._copy(self.head),
+            subject=subject,
+            blend_weights=weights,
             hair=self.hair_on,
             camera=self.view.camera(),
             mode=self.mode,
@@ -355,6 +378,7 @@ class Studio:
             self.model = LoadedModel(job.result, str(path), self.model.version + 1)
             self.worker.cancel_idle_tasks()
             self.head, self.subject_index = self._initial_head(None)
+            self._stored_expression = self.head.blend_weights.copy()
             self.base_head = self._copy(self.head)
             self._model_changed()
             self.set_status(f"loaded checkpoint {path.name} ({self.generator.config.name} preset)")

@@ -4,7 +4,6 @@ job with a progress bar; the window keeps running and the saved path is shown.""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -175,12 +174,10 @@ class ExportPanel(Panel):
             raise Head360Error(f"cannot write to the output folder '{folder}': choose another one above") from None
 
     def _snapshot(self, expression: bool = True):
-        """A copy of the current head for a background job (expression zeroed when asked)."""
-        head = self.studio.head
-        weights = head.blend_weights.copy() if expression else np.zeros_like(head.blend_weights)
-        return dataclasses.replace(
-            head, texture_code=head.texture_code.copy(), shape_code=head.shape_code.copy(), blend_weights=weights
-        )
+        """The current head for a background job: (subject, expression [52]); the neutral expression when
+        ``expression`` is False."""
+        neutral = None if expression else np.zeros_like(self.studio.head.blend_weights)
+        return self.studio.render_head(neutral)
 
     def _start(self, name: str, work) -> None:
         if self.job is not None and not self.job.done:
@@ -228,7 +225,7 @@ class ExportPanel(Panel):
         auto = bool(dpg.get_value("export_mesh_auto_iso"))
         iso = float(dpg.get_value("export_mesh_iso"))
         keep = float(dpg.get_value("export_mesh_keep"))
-        head = self._snapshot()
+        head, weights = self._snapshot()
         g = s.generator
         path = output_path(folder, "head", fmt)
 
@@ -240,7 +237,7 @@ class ExportPanel(Panel):
 
             with torch.no_grad():
                 job.report(0.05, "building planes")
-                planes = subject_planes(g, head, head.blend_weights, head.hairstyle if hair else None)
+                planes = subject_planes(g, head, weights, head.hairstyle if hair else None)
                 level = iso
                 if auto:
                     job.report(0.15, "choosing the iso level")
@@ -261,7 +258,7 @@ class ExportPanel(Panel):
         fps = float(dpg.get_value("export_video_fps"))
         resolution = int(dpg.get_value("export_video_resolution"))
         pitch = float(dpg.get_value("export_video_pitch"))
-        head = self._snapshot(expression=bool(dpg.get_value("export_video_expression")))
+        head, weights = self._snapshot(expression=bool(dpg.get_value("export_video_expression")))
         hair = s.hair_on
         quality = s.quality
         g = s.generator
@@ -275,7 +272,7 @@ class ExportPanel(Panel):
 
             with torch.no_grad():
                 job.report(0.0, "building planes")
-                planes = subject_planes(g, head, head.blend_weights, head.hairstyle if hair else None)
+                planes = subject_planes(g, head, weights, head.hairstyle if hair else None)
             done = [0]
 
             def progress(n: int) -> None:
@@ -295,7 +292,7 @@ class ExportPanel(Panel):
         s = self.studio
         folder = self._folder()
         size = int(dpg.get_value("export_shot_resolution"))
-        head = self._snapshot()
+        head, weights = self._snapshot()
         hair = s.hair_on
         mode = s.mode
         camera = s.view.camera()
@@ -314,7 +311,7 @@ class ExportPanel(Panel):
 
             with torch.no_grad():
                 job.report(0.1, "building planes")
-                planes = subject_planes(g, head, head.blend_weights, head.hairstyle if hair else None)
+                planes = subject_planes(g, head, weights, head.hairstyle if hair else None)
                 job.report(0.4, f"rendering {mode}")
                 if mode in MESH_MODES:
                     level = auto_iso(g, planes, hair) if auto else iso

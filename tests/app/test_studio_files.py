@@ -87,6 +87,29 @@ def drive(studio, report):
     report["subject_restored"] = bool(np.allclose(studio.head.texture_code, saved_code))
     report["slider_after_load"] = float(dpg.get_value("blend_jawOpen"))
 
+    # --- a head with optimised planes (what a fit may store) holds one expression
+    import dataclasses, torch
+    from head360.model.checkpoint import subject_planes
+    with torch.no_grad():
+        planes = subject_planes(studio.generator, studio.head)
+    fixed = dataclasses.replace(
+        studio.current_subject(), head_planes=planes.head[0].numpy(), hair_planes=None, source="test planes"
+    )
+    fixed_path = HERE / "fixed.h360"
+    fixed.save(fixed_path)
+    studio.open_path(fixed_path)
+    yield from wait_frame(studio)
+    report["fixed_note_shown"] = dpg.is_item_shown("blend_note")
+    studio.set_blend_weights({"jawOpen": 0.1})
+    yield from wait_until(lambda: studio.status_bar.error, 60, "the fixed-expression message")
+    report["fixed_error"] = dpg.get_value("status_text")
+    studio.set_blend_weights({"jawOpen": 0.6})  # back to the stored expression: renders again
+    yield from wait_frame(studio)
+    studio.identity._on_texture_random()
+    report["after_texture_edit"] = [studio.head.head_planes is None, dpg.get_value("status_text")]
+    yield from wait_frame(studio)
+    report["renders_after_edit"] = not studio.status_bar.error
+
     # --- a photo dropped on the window goes to the Fit tab
     from skimage import data
     from PIL import Image
@@ -153,6 +176,9 @@ def test_drop_subjects_fit_train_identity_hair(xvfb_display, tiny_checkpoint, tm
     assert r["pc2_after_slider"] == pytest.approx(1.5, abs=1e-3) and r["pc1_unchanged"] < 1e-3
     assert r["drop_subject_sender"] == "status=True finished=True"
     assert r["subject_restored"] and r["slider_after_load"] == pytest.approx(0.6)
+    assert r["fixed_note_shown"] and "optimised planes for one expression" in r["fixed_error"]
+    assert r["after_texture_edit"][0] and "replace the optimised planes" in r["after_texture_edit"][1]
+    assert r["renders_after_edit"]
     assert r["drop_photo_sender"] == "status=True finished=True"
     assert r["photo_path"].endswith("portrait photo.jpg")  # the space survives the file:// URI
     assert r["tab"] == "tab_Fit" and r["photo_std"] > 0.05
