@@ -45,7 +45,7 @@ FONT_CANDIDATES = (
     "C:/Windows/Fonts/segoeui.ttf",
     "/System/Library/Fonts/Supplemental/Arial.ttf",
 )
-TAB_NAMES = ("Expression", "Identity", "Hair", "Export", "Fit", "Train")
+TAB_NAMES = ("Expression", "Identity", "Hair", "Timeline", "Export", "Fit", "Train")
 
 
 @dataclass
@@ -106,6 +106,7 @@ class Studio:
         from app.panels.hair import HairPanel
         from app.panels.identity import IdentityPanel
         from app.panels.status_bar import StatusBar
+        from app.panels.timeline import TimelinePanel
         from app.panels.train import TrainPanel
         from app.panels.viewport import ViewportPanel
 
@@ -113,11 +114,12 @@ class Studio:
         self.blendshapes = BlendshapePanel(self)
         self.identity = IdentityPanel(self)
         self.hair = HairPanel(self)
+        self.timeline = TimelinePanel(self)
         self.export = ExportPanel(self)
         self.fit = FitPanel(self)
         self.train = TrainPanel(self)
         self.status_bar = StatusBar(self)
-        self.tab_panels = (self.blendshapes, self.identity, self.hair, self.export, self.fit, self.train)
+        self.tab_panels = (self.blendshapes, self.identity, self.hair, self.timeline, self.export, self.fit, self.train)
         self.panels = (self.viewport, *self.tab_panels, self.status_bar)
 
     # --- head state ---------------------------------------------------------------------------
@@ -326,6 +328,7 @@ class Studio:
     def open_path(self, path: str | Path) -> None:
         """What a drop (or File > Open) does: a checkpoint loads, a subject file becomes the current head,
         a photo goes to the Fit tab, a dataset folder to the Train tab."""
+        from head360.anim.video import VIDEO_INPUT_SUFFIXES
         from head360.model.checkpoint import SUBJECT_SUFFIX, resolve_subject
 
         path = Path(path)
@@ -351,10 +354,13 @@ class Studio:
             self.set_status(f"loaded subject {path.name}")
         elif suffix in IMAGE_SUFFIXES:
             self.fit.set_photo(path)
+        elif suffix in (".json", ".csv") or suffix in VIDEO_INPUT_SUFFIXES:
+            self.timeline.open_path(path)  # animation, ARKit weights or a video to capture
+            self.show_tab("Timeline")
         else:
             raise Head360Error(
-                f"cannot open '{path.name}': drop a checkpoint (.safetensors), a subject (.h360) or a photo "
-                f"({', '.join(IMAGE_SUFFIXES)})"
+                f"cannot open '{path.name}': drop a checkpoint (.safetensors), a subject (.h360), a photo "
+                f"({', '.join(IMAGE_SUFFIXES)}), an animation or ARKit weights (.json, .csv) or a video"
             )
 
     def load_checkpoint(self, path: str | Path) -> None:
@@ -444,7 +450,8 @@ class Studio:
                 with dpg.menu(label="Help"):
                     dpg.add_text(
                         "Left-drag orbits, right/middle-drag pans, the wheel zooms, double-click resets.\n"
-                        "Drop a checkpoint (.safetensors), a subject (.h360) or a photo on the window.\n"
+                        "Drop a checkpoint (.safetensors), a subject (.h360) or a photo on the window;\n"
+                        "an animation or ARKit weights (.json, .csv) or a video opens in the Timeline tab.\n"
                         "Every action also runs headless: python main.py --help"
                     )
             with dpg.group(horizontal=True, tag="main_row"):
