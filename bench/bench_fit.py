@@ -88,7 +88,7 @@ def main() -> None:
     import head360.gl  # noqa: F401
     from head360.arkit import index_of
     from head360.cameras import Camera
-    from head360.fit.hairstyle import DEFAULT_PATH, HairstyleClassifier, mask_features
+    from head360.fit.hairstyle import DEFAULT_PATH, HairstyleClassifier, choose_style, mask_features
     from head360.fit.landmarks import LandmarkDetector, detect_face
     from head360.fit.meshfit import MeshFitter, landmark_table
     from head360.fit.normalize import normalize_photo
@@ -145,7 +145,8 @@ def main() -> None:
         verts = mesh.vertices_np(fit.shape_code, fit.blend_weights)
         norm = normalize_photo(photo, found.face.xy, fit, table.points(verts), 256)
         seg = segment_photo(norm.image, norm.landmarks, norm.valid)
-        style, _ = clf.predict(mask_features(seg.hair, seg.person > 0.5, seg.mask(Label.SKIN)))
+        _, probs = clf.predict(mask_features(seg.hair, seg.person > 0.5, seg.mask(Label.SKIN)))
+        style = choose_style(probs, clf.styles) or "none"
         row = {
             "subject": i,
             "hairstyle": spec.hairstyle,

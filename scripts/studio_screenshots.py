@@ -61,6 +61,13 @@ def driver_factory(out: Path, prefix: str, run: Path | None, photo: Path | None)
         studio.show_tab("Fit")
         yield from settle(studio)
         shot("fit")
+        if photo is not None and studio.fit.available:
+            studio.fit._on_fit()  # the default number of steps, as a user clicking Fit
+            end = time.time() + 900
+            while studio.fit.job is not None and not studio.fit.job.done and time.time() < end:
+                yield
+            yield from settle(studio)
+            shot("fit-result")
         if run is not None:
             dpg.set_value("train_run", str(run))
             studio.train._on_follow()

@@ -63,7 +63,7 @@ class FitPanel(Panel):
                 dpg.add_button(label="Cancel", tag="fit_cancel", show=False, callback=self._on_cancel)
             dpg.add_input_int(
                 label="steps",
-                default_value=300,
+                default_value=_default_steps(),
                 min_value=10,
                 max_value=5000,
                 min_clamped=True,
@@ -211,6 +211,16 @@ class FitPanel(Panel):
 
     def photo_suffix_ok(self, path: Path) -> bool:
         return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _default_steps() -> int:
+    """The library's default number of inversion steps (what `main.py fit` uses)."""
+    try:
+        from head360.fit.invert import InversionConfig
+
+        return int(InversionConfig().steps)
+    except ImportError:  # a build without photo fitting
+        return 50
 
 
 def read_progress(args: tuple, kwargs: dict) -> tuple[float, str, np.ndarray | None]:

@@ -11,7 +11,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint", default=None, help="model checkpoint (.safetensors; default: the bundled demo model)"
     )
-    parser.add_argument("--steps", type=int, default=None, help="inversion steps (default 50; more = closer, slower)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="inversion steps (default 300, about 70 s with the demo model on 2 CPU cores; more = closer, slower)",
+    )
     parser.add_argument(
         "--hairstyle", default="auto", help="auto (classify the photo), none (bald) or a hairstyle of the model"
     )

@@ -79,6 +79,19 @@ def mask_features(hair: np.ndarray, person: np.ndarray, skin: np.ndarray) -> np.
     return features_from_masks(standard_masks(hair, person, skin))
 
 
+def choose_style(scores: dict[str, float], allowed: tuple[str, ...]) -> str | None:
+    """The hairstyle among ``allowed`` (e.g. the styles a checkpoint was trained on) from the classifier's
+    probabilities ``scores``; None means bald. Hair or no hair is decided first (bald when "none" is
+    allowed and at least as likely as all hairstyles together), then the most likely allowed hairstyle:
+    a photo whose own style the model never learned (a bob, for a model trained on ponytails and
+    shoulder-length hair) gets the closest one, not "none"."""
+    styles = [x for x in allowed if x != "none"]
+    p_none = scores.get("none", 0.0)
+    if not styles or ("none" in allowed and p_none >= 1.0 - p_none):
+        return None
+    return max(styles, key=lambda x: scores.get(x, 0.0))
+
+
 @dataclass
 class HairstyleClassifier:
     """Linear softmax classifier over :func:`mask_features`. weight [K, D], bias [K], styles: K names

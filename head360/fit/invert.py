@@ -34,7 +34,7 @@ from head360.model.config import RenderQuality
 class InversionConfig:
     """Settings of the inversion."""
 
-    steps: int = 50
+    steps: int = 300
     raw_fraction: float = 0.6
     """Share of the steps whose loss compares the raw neural render (before super-resolution)."""
     lr: float = 0.1

@@ -340,7 +340,7 @@ def _choose_hairstyle(g, wanted, seg, t, s, b, cam, allowed_styles) -> tuple[str
     """-> (hairstyle name or None, scores, method). Automatic choice among ``allowed_styles``."""
     import torch
 
-    from head360.fit.hairstyle import DEFAULT_PATH, HairstyleClassifier, mask_features, match_silhouettes
+    from head360.fit.hairstyle import DEFAULT_PATH, HairstyleClassifier, choose_style, mask_features, match_silhouettes
     from head360.labels import Label
 
     known = tuple(h for h in g.hairstyles if h in allowed_styles)
@@ -354,8 +354,8 @@ def _choose_hairstyle(g, wanted, seg, t, s, b, cam, allowed_styles) -> tuple[str
         allowed = tuple(x for x in clf.styles if (x == "none" and "none" in allowed_styles) or x in known)
         if len(allowed) > 1:
             feats = mask_features(seg.hair, seg.person > 0.5, seg.mask(Label.SKIN))
-            best, scores = clf.predict(feats, allowed)
-            return (None if best == "none" else best), scores, "classifier"
+            _, scores = clf.predict(feats)
+            return choose_style(scores, allowed), scores, "classifier"
     # the model's own hair, rendered: compare silhouettes
     masks = {}
     with torch.no_grad():

@@ -207,3 +207,16 @@ def test_discriminator_from_the_checkpoint_enters_the_loss(tiny_checkpoint, tmp_
     result = invert(g2, fixed, cam, torch.full((1, 3, r, r), 0.5), torch.ones(1, 1, r, r), config, discriminator=loaded)
     assert result.used_discriminator and len(result.losses) == 2
     assert not any(p.requires_grad for p in loaded.parameters())
+
+
+def test_hairstyle_choice_keeps_hair_when_the_photo_has_some():
+    """A photo with a hairstyle the model never learned gets the closest learned one, never bald."""
+    from head360.fit.hairstyle import choose_style
+
+    scores = {"none": 0.3, "bob": 0.5, "shoulder": 0.15, "ponytail": 0.05}
+    assert choose_style(scores, ("none", "ponytail", "shoulder")) == "shoulder"
+    assert choose_style(scores, ("none", "bob", "shoulder")) == "bob"
+    bald = {"none": 0.6, "bob": 0.3, "shoulder": 0.1}
+    assert choose_style(bald, ("none", "bob", "shoulder")) is None
+    assert choose_style(bald, ("bob", "shoulder")) == "bob"  # the model has no bald heads
+    assert choose_style(scores, ("none",)) is None
