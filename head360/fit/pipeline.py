@@ -40,9 +40,10 @@ class FitConfig:
     inversion: InversionConfig = field(default_factory=InversionConfig)
     hairstyle: str | None = "auto"
     """"auto" (classifier / silhouettes), a hairstyle name of the model, or None / "none" (bald)."""
-    texture_candidates: int = 3
-    """Synthetic heads (texture codes) tried for the closest skin tone: the checkpoint's subjects, then
-    random codes."""
+    texture_candidates: int = 16
+    """Synthetic heads (texture codes) tried for the closest skin tone: up to this many of the
+    checkpoint's training subjects (the codes a model renders best); random codes only for a checkpoint
+    without subjects."""
     seed: int = 0
 
 
@@ -376,8 +377,8 @@ def _choose_hairstyle(g, wanted, seg, t, s, b, cam, allowed_styles) -> tuple[str
 
 def _closest_skin_code(fixed, ckpt, seg, norm, cam, cfg: FitConfig):
     """Texture code [1, Zt] of the candidate synthetic head whose raw front render has the face colour
-    closest to the photo's (candidates: the checkpoint's subjects, then random codes). Leaves ``fixed``
-    set to the chosen code."""
+    closest to the photo's (candidates: the checkpoint's training subjects; random codes only when it has
+    none). Leaves ``fixed`` set to the chosen code."""
     import torch
 
     from head360.model.config import RenderQuality
@@ -388,7 +389,7 @@ def _closest_skin_code(fixed, ckpt, seg, norm, cam, cfg: FitConfig):
     n = max(1, cfg.texture_candidates)
     codes = [np.asarray(sc.texture_code, np.float32) for sc in ckpt.subjects[:n]]
     rng = np.random.default_rng(cfg.seed)
-    while len(codes) < n:
+    while not codes or (not ckpt.subjects and len(codes) < n):
         codes.append(rng.standard_normal(zt).astype(np.float32))
     target = seg.skin_rgb.astype(np.float64) / 255.0
     face = seg.face & norm.valid
