@@ -14,35 +14,12 @@ FRAMES = 36
 SIZE = 320
 
 
-def truth_curves() -> np.ndarray:
-    t = np.arange(FRAMES) / FPS
-    w = np.zeros((FRAMES, 52), np.float32)
-    w[:, index_of("jawOpen")] = 0.35 - 0.35 * np.cos(2 * np.pi * t / 1.6)  # 0 .. 0.7 .. 0
-    blink = np.exp(-(((t - 0.8) / 0.09) ** 2)) + np.exp(-(((t - 1.9) / 0.09) ** 2))
-    w[:, index_of("eyeBlinkLeft")] = w[:, index_of("eyeBlinkRight")] = np.clip(blink, 0, 1)
-    return w
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    pytest.importorskip("head360.mesh.blendshapes", reason="needs the procedural head (branch head)")
-    pytest.importorskip("head360.fit.meshfit", reason="needs head360.fit (branch fit)")
-    import head360.gl  # noqa: F401  (EGL before OpenGL)
-    from head360.cameras import Camera
-    from head360.export.video import write_video
-    from head360.gl.renderer import MeshRenderer
-    from head360.synth.subject import SubjectAssets, sample_subject
+    from head360.anim.reference_clip import render_clip, truth_curves
 
-    assets = SubjectAssets.build(sample_subject(7, 1), texture_size=512)
-    weights = truth_curves()
-    frames = []
-    with MeshRenderer(SIZE) as renderer:
-        for i in range(FRAMES):
-            renderer.set_scene(assets.render_meshes(weights[i], hair=True, occlusion=False))
-            cam = Camera.orbit(8.0 * np.sin(i / FRAMES * 2 * np.pi), 5.0, radius=6.0)  # a head that moves a bit
-            frames.append(renderer.render(cam).rgb[..., :3])
-    path = tmp_path_factory.mktemp("clip") / "performance.mp4"
-    write_video(frames, path, fps=FPS)
+    weights = truth_curves(FRAMES, FPS)
+    path = render_clip(tmp_path_factory.mktemp("clip") / "performance.mp4", weights, FPS, SIZE)
     return path, weights
 
 
