@@ -56,6 +56,19 @@ def driver_factory(out: Path, prefix: str, run: Path | None, photo: Path | None)
         studio.show_tab("Export")
         yield from settle(studio)
         shot("export")
+        studio.show_tab("Expression")
+        studio.set_mode("mesh")
+        yield from settle(studio)
+        shot("mesh")
+        studio.set_mode("rgb")
+        yield from settle(studio)
+        if run is not None:
+            dpg.set_value("train_run", str(run))
+            studio.train._on_follow()
+        studio.show_tab("Train")
+        for _ in range(90):
+            yield
+        shot("train")
         if photo is not None:
             studio.open_path(photo)
         studio.show_tab("Fit")
@@ -68,17 +81,6 @@ def driver_factory(out: Path, prefix: str, run: Path | None, photo: Path | None)
                 yield
             yield from settle(studio)
             shot("fit-result")
-        if run is not None:
-            dpg.set_value("train_run", str(run))
-            studio.train._on_follow()
-        studio.show_tab("Train")
-        for _ in range(90):
-            yield
-        shot("train")
-        studio.show_tab("Expression")
-        studio.set_mode("mesh")
-        yield from settle(studio)
-        shot("mesh")
 
     return drive
 
