@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from head360.anim.arkit_io import WeightTrack
-from head360.arkit import NUM_BLENDSHAPES
+from head360.arkit import NUM_BLENDSHAPES, index_of
 from head360.errors import Head360Error
+from head360.fit.meshfit import UNSEEN_BY_LANDMARKS
 
 VIDEO_INPUT_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".gif")
 
@@ -535,6 +536,7 @@ def track_performance(
         np.zeros(nl * 3) if offsets is None else np.asarray(offsets, np.float64).reshape(-1), dtype=dt
     ).requires_grad_(fit_offsets)
     b = torch.zeros(f, NUM_BLENDSHAPES, dtype=dt, requires_grad=True)
+    unseen = [index_of(name) for name in UNSEEN_BY_LANDMARKS]
     rvec = torch.tensor(rvecs, dtype=dt, requires_grad=True)
     tvec = torch.tensor(tvecs, dtype=dt, requires_grad=True)
     depth = float(np.median(tvecs[:, 2]))
@@ -571,6 +573,7 @@ def track_performance(
             opt.step()
             with torch.no_grad():
                 b.clamp_(0.0, 1.0)
+                b[:, unseen] = 0.0  # no landmark sees them: they would only soak up lip residuals
             if progress is not None and (step % 10 == 9 or step == cfg.steps - 1):
                 progress("fit", step + 1, cfg.steps)
     with torch.no_grad():

@@ -217,6 +217,12 @@ def landmark_table(mesh) -> LandmarkTable:
 
 
 # --- the solver -----------------------------------------------------------------------------------
+UNSEEN_BY_LANDMARKS = ("tongueOut",)
+"""Blendshapes no face-mesh landmark sees (mediapipe has lip contours but no tongue points): fitted to
+landmarks they only soak up lip residuals (a smiling photo came out with tongueOut 0.46), so the solvers
+leave them alone unless asked."""
+
+
 @dataclass
 class MeshFitConfig:
     """Settings of the landmark -> mesh solver."""
@@ -239,7 +245,10 @@ class MeshFitConfig:
     fit_expression: bool = True
     fit_focal: bool = True
     free_blendshapes: tuple[str, ...] | None = None
-    """Names of the blendshapes the fit may use (None: all 52). Others stay at their initial value."""
+    """Names of the blendshapes the fit may use (None: all 52 but ``unseen_blendshapes``). Others stay at
+    their initial value."""
+    unseen_blendshapes: tuple[str, ...] = UNSEEN_BY_LANDMARKS
+    """Blendshapes the face-mesh landmarks cannot see, left out when ``free_blendshapes`` is None."""
     temporal_prior: float = 0.0
     """Weight of ||b - b_init||^2 (tracking: pulls the weights toward the previous frame's)."""
 
@@ -414,13 +423,16 @@ class MeshFitter:
                 p0 = self.points(torch.as_tensor(s0), torch.as_tensor(b0)).numpy()[idx]
             r_init, t_init, f_init = _initial_pose(p0, target.numpy(), principal.numpy(), conf.numpy())
 
+        from head360.arkit import index_of
+
         free_b = torch.ones(nb, dtype=torch.bool)
         if cfg.free_blendshapes is not None:
-            from head360.arkit import index_of
-
             free_b[:] = False
             for name in cfg.free_blendshapes:
                 free_b[index_of(name)] = True
+        else:
+            for name in cfg.unseen_blendshapes:
+                free_b[index_of(name)] = False
         problem = _Problem(
             self,
             rows=torch.as_tensor(idx),
