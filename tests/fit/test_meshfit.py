@@ -97,3 +97,14 @@ def test_rodrigues_matches_a_known_rotation():
     r = _rodrigues(torch.tensor([0.0, 0.0, math.pi / 2], dtype=torch.float64)).numpy()
     assert np.allclose(r @ np.array([1.0, 0.0, 0.0]), [0.0, 1.0, 0.0], atol=1e-9)
     assert np.allclose(_rodrigues(torch.zeros(3, dtype=torch.float64)).numpy(), np.eye(3))
+
+
+def test_the_astronaut_smiles_and_shows_no_tongue(astronaut_face):
+    """With the shipped mesh model: the smile of the photo comes out as mouthSmile*, and tongueOut,
+    which no landmark sees, stays 0."""
+    from head360.mesh.store import default_mesh_model
+
+    face = astronaut_face.face
+    fit = MeshFitter(default_mesh_model()).fit(face.xy, face.image_size)
+    assert fit.blend_weights[INDEX["mouthSmileLeft"]] > 0.3 and fit.blend_weights[INDEX["mouthSmileRight"]] > 0.3
+    assert fit.blend_weights[INDEX["tongueOut"]] == 0.0
