@@ -12,7 +12,7 @@ from head360.errors import Head360Error
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser, subject: bool = True) -> None:
     parser.add_argument("--checkpoint", required=True, help="model checkpoint (.safetensors)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
     if subject:
         parser.add_argument(
             "--subject", default=None, help="index into the checkpoint's subject table (default 0) or a .h360 file"
@@ -76,12 +76,14 @@ def resolve_device(name: str):
     import torch
 
     name = name.strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
             raise Head360Error("--device cuda asked for, but torch sees no CUDA GPU here; use --device cpu")
         return torch.device(name)
     if name != "cpu":
-        raise Head360Error(f"--device must be cpu or cuda, got '{name}'")
+        raise Head360Error(f"--device must be auto, cpu or cuda, got '{name}'")
     return torch.device("cpu")
 
 

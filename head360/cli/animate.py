@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint", default=None, help="model checkpoint (.safetensors) for video output; default: the bundled demo"
     )
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto (cuda when available)")
     parser.add_argument("--subject", default=None, help="index into the checkpoint's subjects (default 0) or a .h360")
     hair = parser.add_mutually_exclusive_group()
     hair.add_argument("--hairstyle", default=None, help="hairstyle name (default: the subject's)")

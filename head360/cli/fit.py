@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hairstyle", default="auto", help="auto (classify the photo), none (bald) or a hairstyle of the model"
     )
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto (cuda when available)")
     parser.add_argument("--images", default=None, metavar="DIR", help="also save the stages' images (PNG) here")
     parser.add_argument("--report", default=None, metavar="JSON", help="also write the fit's diagnostics here")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -13,7 +13,7 @@ import sys
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default=None, help="model checkpoint (.safetensors); default: the bundled demo")
     parser.add_argument("--subject", default=None, help="index into the checkpoint's subject table or a .h360 file")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto (cuda when available)")
     parser.add_argument("--width", type=int, default=1280, help="window width in pixels (default 1280)")
     parser.add_argument("--height", type=int, default=800, help="window height in pixels (default 800)")
 

@@ -60,6 +60,7 @@ def test_export_mesh_and_turntable_commands(tiny_checkpoint, tmp_path, capsys):
         (["--hairstyle", "mohawk"], "unknown hairstyle 'mohawk'"),
         (["--subject", "42"], "subject 42 does not exist"),
         (["--quality", "ultra"], "unknown render quality"),
+        (["--device", "tpu"], "--device must be auto, cpu or cuda"),
     ],
 )
 def test_render_bad_input_is_one_line_and_nonzero(tiny_checkpoint, tmp_path, capsys, args, message):
