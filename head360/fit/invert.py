@@ -54,12 +54,22 @@ class InversionConfig:
     side_yaws: tuple[float, ...] = (90.0, 135.0, 180.0, 225.0, 270.0)
     side_resolution: int = 32
     neural_resolution: int = 64
-    samples: int = 8
-    """Coarse and importance samples per ray during the fit."""
+    samples: int | None = None
+    """Coarse and importance samples per ray during the fit; None: the model's `full` quality's (what the
+    fitted head is rendered with: fitting the demo model with 8 + 8 instead of its 12 + 12 left up to
+    2.8 dB of face PSNR behind, `bench/bench_fit.py`)."""
     preview_every: int = 10
     """Send an intermediate image to the progress callback every this many steps (0: never)."""
     max_seconds: float | None = None
     """Stop early (keeping the best texture so far) when the fit has run this long."""
+
+
+def fit_samples(generator, config: InversionConfig) -> tuple[int, int]:
+    """(coarse, importance) samples per ray of the fit's renders."""
+    if config.samples is not None:
+        return config.samples, config.samples
+    full = generator.quality("full")
+    return full.coarse_samples, full.importance_samples
 
 
 ProgressFn = Callable[[int, int, float, "np.ndarray | None"], None]
@@ -205,15 +215,15 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
     if config.side_weight > 0 and config.side_yaws:
         from head360.cameras import Camera
 
-        q_side = RenderQuality(config.side_resolution, config.samples, config.samples, False, False)
+        q_side = RenderQuality(config.side_resolution, *fit_samples(g, config), False, False)
         with torch.no_grad():
             planes0 = fixed.planes(texture0)
             for yaw in config.side_yaws:
                 cam = torch.as_tensor([Camera.orbit(yaw, 0.0).label()], dtype=torch.float32, device=dev)
                 side_cams.append(cam)
                 side_targets.append(g.render(planes0, cam, quality=q_side, skip_empty=False)["raw"])
-    q_raw = RenderQuality(config.neural_resolution, config.samples, config.samples, False, False)
-    q_sr = RenderQuality(config.neural_resolution, config.samples, config.samples, True, False)
+    q_raw = RenderQuality(config.neural_resolution, *fit_samples(g, config), False, False)
+    q_sr = RenderQuality(config.neural_resolution, *fit_samples(g, config), True, False)
     raw_steps = int(round(config.steps * config.raw_fraction))
     h = config.neural_resolution
     ref_raw = F.interpolate(reference, size=(h, h), mode="area")

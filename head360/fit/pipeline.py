@@ -174,7 +174,7 @@ def fit_photo(
     import torch
 
     from head360.fit.image import load_photo
-    from head360.fit.invert import FixedMeshPlanes, invert, load_discriminator
+    from head360.fit.invert import FixedMeshPlanes, fit_samples, invert, load_discriminator
     from head360.fit.landmarks import CHIN, detect_face
     from head360.fit.meshfit import MeshFitter, landmark_table
     from head360.fit.normalize import normalize_photo
@@ -253,7 +253,7 @@ def fit_photo(
     with torch.no_grad():
         from head360.model.config import RenderQuality
 
-        q = RenderQuality(cfg.inversion.neural_resolution, cfg.inversion.samples, cfg.inversion.samples, True, False)
+        q = RenderQuality(cfg.inversion.neural_resolution, *fit_samples(g, cfg.inversion), True, False)
         planes0 = fixed.planes(fixed.initial_texture())
         out_hair = g.render(planes0, cam, quality=q, skip_empty=False)
         out_bald = g.render(planes0, cam, quality=q, hair=False, skip_empty=False)
