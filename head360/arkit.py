@@ -1,7 +1,8 @@
 """The 52 ARKit blendshape names, in Apple's ``ARFaceAnchor.BlendShapeLocation`` order.
 
 This order is the order of the blendshape weight vector ``b`` (shape ``[52]``) everywhere in the
-project, and of the columns of a Live Link Face CSV recording.
+project. Live Link Face CSVs use their own column order (``head360.anim.arkit_io.LIVE_LINK_ORDER``) and
+are read by name.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from app.panels import Panel
+from app.panels import Panel, show_job_failure, show_job_progress
 from app.render_worker import CLAY, MESH_MODES, auto_iso
 
 MESH_FORMATS = ("obj", "ply", "glb")
@@ -34,7 +34,6 @@ class ExportPanel(Panel):
 
     def __init__(self, studio) -> None:
         super().__init__(studio)
-        self.job = None
         self.last_paths: list[Path] = []
 
     def build(self, parent) -> None:
@@ -196,25 +195,11 @@ class ExportPanel(Panel):
         self.studio.set_status(f"saved {path}")
 
     def _failed(self, job) -> None:
-        dpg.set_value("export_message", f"{job.name}: {job.error}")
-        dpg.configure_item("export_cancel", show=False)
-        self.studio.set_status(f"{job.name} failed: {job.error}", error=True)
-
-    def _on_cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        show_job_failure(self.studio, job, "export_message", "export_cancel")
 
     def update(self) -> None:
-        job = self.job
-        if job is None:
-            return
-        if not job.done:
-            frac = job.fraction or 0.0
-            dpg.set_value("export_progress", frac)
-            dpg.configure_item("export_progress", overlay=f"{job.name}: {job.message} ({frac * 100:.0f}%)")
-        else:
-            dpg.set_value("export_progress", 1.0 if job.error is None else 0.0)
-            dpg.configure_item("export_progress", overlay=f"{job.name}: {'done' if job.error is None else 'failed'}")
+        if self.job is not None:
+            show_job_progress(self.job, "export_progress")
 
     def _on_export_mesh(self) -> None:
         s = self.studio

@@ -12,7 +12,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from app.images import IMAGE_SUFFIXES, letterbox_rgba, read_image
-from app.panels import Panel
+from app.panels import Panel, show_job_failure
 
 PHOTO = 240
 PHOTO_SHOWN = 196
@@ -34,7 +34,6 @@ class FitPanel(Panel):
         super().__init__(studio)
         self.photo_path: Path | None = None
         self.photo: np.ndarray | None = None
-        self.job = None
         self._shown_image_id = None
         self.available = fitting_available()
 
@@ -169,13 +168,7 @@ class FitPanel(Panel):
         self.studio.set_status(f"photo fit finished: {self.photo_path.name if self.photo_path else ''}")
 
     def _fit_failed(self, job) -> None:
-        dpg.configure_item("fit_cancel", show=False)
-        dpg.set_value("fit_message", f"fitting failed: {job.error}")
-        self.studio.set_status(f"photo fit failed: {job.error}", error=True)
-
-    def _on_cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        show_job_failure(self.studio, job, "fit_message", "fit_cancel", f"fitting failed: {job.error}")
 
     def update(self) -> None:
         job = self.job

@@ -15,7 +15,7 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from app.panels import Panel
+from app.panels import Panel, show_job_failure, show_job_progress
 from head360.anim.timeline import WEIGHT_METHODS, CameraKey, Keyframe, Timeline
 from head360.errors import Head360Error
 
@@ -48,7 +48,6 @@ class TimelinePanel(Panel):
         self._play_t0 = 0.0
         self._applied_frame: int | None = None
         self.selected: int | None = None
-        self.job = None
         self.last_paths: list[Path] = []
         self.last_report: list[str] = []
 
@@ -463,25 +462,14 @@ class TimelinePanel(Panel):
         dpg.set_value("tl_message", f"{name}: started")
 
     def _failed(self, job) -> None:
-        dpg.set_value("tl_message", f"{job.name}: {job.error}")
-        dpg.configure_item("tl_cancel", show=False)
-        self.studio.set_status(f"{job.name} failed: {job.error}", error=True)
-
-    def _on_cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
+        show_job_failure(self.studio, job, "tl_message", "tl_cancel")
 
     def _update_job(self) -> None:
         job = self.job
         if job is None:
             return
-        if not job.done:
-            frac = job.fraction or 0.0
-            dpg.set_value("tl_progress", frac)
-            dpg.configure_item("tl_progress", overlay=f"{job.name}: {job.message} ({frac * 100:.0f}%)")
-        else:
-            dpg.set_value("tl_progress", 1.0 if job.error is None else 0.0)
-            dpg.configure_item("tl_progress", overlay=f"{job.name}: {'done' if job.error is None else 'failed'}")
+        show_job_progress(job, "tl_progress")
+        if job.done:
             dpg.configure_item("tl_cancel", show=False)
 
     def capture(self, path: str | Path) -> None:
