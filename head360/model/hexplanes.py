@@ -61,12 +61,9 @@ def merge_views(views: torch.Tensor, coverage: torch.Tensor, static_planes: torc
     return a + b + (1.0 - torch.maximum(ca, cb)) * static_planes
 
 
-def sample_planes(planes: torch.Tensor, points: torch.Tensor, half: float = HEAD_BOX_HALF) -> torch.Tensor:
-    """Mean of the three plane samples at world points.
-
-    planes: [B, 3, C, P, P]; points: [B, N, 3] world coordinates -> features [B, N, C]
-    (bilinear, zeros outside the box, ``align_corners=False`` like the rasterizer's pixel centres).
-    """
+def _sample_each_plane(planes: torch.Tensor, points: torch.Tensor, half: float) -> torch.Tensor:
+    """planes [B, 3, C, P, P], points [B, N, 3] world coordinates -> [B, 3, C, N], one sample per plane
+    (bilinear, zeros outside the box, ``align_corners=False`` like the rasterizer's pixel centres)."""
     b, _, c, p, _ = planes.shape
     n = points.shape[1]
     q = points / half
@@ -78,24 +75,19 @@ def sample_planes(planes: torch.Tensor, points: torch.Tensor, half: float = HEAD
         padding_mode="zeros",
         align_corners=False,
     )  # [B*3, C, 1, N]
-    return out.view(b, 3, c, n).mean(dim=1).transpose(1, 2)
+    return out.view(b, 3, c, n)
+
+
+def sample_planes(planes: torch.Tensor, points: torch.Tensor, half: float = HEAD_BOX_HALF) -> torch.Tensor:
+    """Mean of the three plane samples at world points: planes [B, 3, C, P, P], points [B, N, 3] world
+    coordinates -> features [B, N, C]."""
+    return _sample_each_plane(planes, points, half).mean(dim=1).transpose(1, 2)
 
 
 def sample_planes_sum(planes: torch.Tensor, points: torch.Tensor, half: float = HEAD_BOX_HALF) -> torch.Tensor:
     """SUM of the three plane samples, channels first: planes [B, 3, C, P, P], points [B, N, 3] -> [B, C, N]
     (the decoder folds the 1/3 of the mean into its first layer; this layout needs no transpose)."""
-    b, _, c, p, _ = planes.shape
-    n = points.shape[1]
-    q = points / half
-    coords = torch.stack([q[..., [0, 1]], q[..., [2, 1]], q[..., [0, 2]]], dim=1)  # [B, 3, N, 2]
-    out = F.grid_sample(
-        planes.reshape(b * 3, c, p, p),
-        coords.reshape(b * 3, 1, n, 2),
-        mode="bilinear",
-        padding_mode="zeros",
-        align_corners=False,
-    )  # [B*3, C, 1, N]
-    return out.view(b, 3, c, n).sum(dim=1)
+    return _sample_each_plane(planes, points, half).sum(dim=1)
 
 
 class MouthInterior(nn.Module):
