@@ -20,9 +20,10 @@ def test_two_gloo_processes_train_all_stages_and_end_identical(toy_data, tmp_pat
         str(ROOT / "main.py"), "train", "--data", str(toy_data), "--preset", "tiny", "--stage", "all",
         "--steps", "6", "--batch", "2", "--device", "cpu", "--quiet", "--out", str(run),
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # faulthandler: a rank that crashes prints its Python stacks into the failure message
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, f"stdout: {done.stdout[-1500:]}\nstderr: {done.stderr[-6000:]}"
     assert done.stdout.count("finished at step 6") == 1  # rank 0 reports, rank 1 stays quiet
     log = read_log(run)
     assert [e["world_size"] for e in log if e.get("event") == "started"] == [2]  # one writer
