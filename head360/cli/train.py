@@ -78,11 +78,12 @@ def _report(result) -> int:
 def _leave_worker(code: int) -> None:
     """End a torchrun worker now that its process group is destroyed and its files are closed.
 
-    torch keeps the gloo process group object alive until interpreter shutdown, and tearing it down
-    there now and then aborts the process ("terminate called without an active exception", SIGABRT with
-    no Python frame left), which torchrun reports as a failed job after a finished run. Seen in CI and
-    here about once in a few hundred runs of the 2-process test on two busy cores.
-    Nothing is left to do in Python, so the worker leaves before that teardown."""
+    A gloo worker thread may still be releasing the last collective's tensors when the interpreter
+    shuts down; that needs the GIL, which shutdown no longer gives, and the process aborts ("terminate
+    called without an active exception", SIGABRT; a core dump shows ``~AsyncAllgatherWork`` in
+    ``ProcessGroupGloo::runLoop`` during ``Py_FinalizeEx``). torchrun then reports a failed job after a
+    finished run: CI saw it once, here about one run in 100 of the 2-process test on two busy cores.
+    Nothing is left to do in Python, so the worker leaves without that shutdown."""
     import os
     import sys
 
