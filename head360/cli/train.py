@@ -26,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
     from head360.errors import Head360Error
     from head360.train.trainer import TrainOptions, train
 
@@ -52,7 +55,13 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         started_at=_STARTED,
     )
-    result = train(opts)
+    try:
+        result = train(opts)
+    except Head360Error as e:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # a torchrun worker: say it and leave (see below)
+            print(f"error: {e}", file=sys.stderr)
+            _leave_worker(1)
+        raise
     trainer = result.trainer
     code = _report(result)
     if trainer is not None and trainer.ctx.enabled:

@@ -34,3 +34,20 @@ def test_two_gloo_processes_train_all_stages_and_end_identical(toy_data, tmp_pat
     assert (run / "checkpoint.safetensors").is_file()
     steps = [e["step"] for e in log if "event" not in e]
     assert steps == sorted(set(steps))  # no rank logged twice
+
+
+def test_a_bad_dataset_under_torchrun_is_one_error_line_per_rank_and_exit_code_1(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        str(ROOT / "main.py"), "train", "--data", str(empty), "--preset", "tiny", "--steps", "2",
+        "--device", "cpu", "--quiet", "--out", str(tmp_path / "run"),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and all("no dataset.json" in line for line in errors)
+    assert "exitcode  : 1" in done.stderr and "SIGABRT" not in done.stderr
+    assert not (tmp_path / "run" / "checkpoint.safetensors").exists()
