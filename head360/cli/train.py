@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         result = train(opts)
     except Head360Error as e:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # a torchrun worker: say it and leave (see below)
-            print(f"error: {e}", file=sys.stderr)
+            sys.stderr.write(f"error: {e}\n")  # one write: the ranks share the terminal
             _leave_worker(1)
         raise
     trainer = result.trainer

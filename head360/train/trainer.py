@@ -375,12 +375,24 @@ class Trainer:
         planned = (1, 2, 3) if self.opts.stage == "all" else tuple(stages)
         budgets = stage_step_budgets(self.tcfg, planned, self.opts.steps)
         main = self.ctx.is_main
-        if main:
-            self.run.root.mkdir(parents=True, exist_ok=True)
-            from head360.fileio import write_json
+        # Ctrl-C / SIGTERM are caught from before the log says "started": a stop from then on (the
+        # studio's Stop button) always ends with a checkpoint and the log's "stopped" event
+        previous = self._install_signals()
+        try:
+            if main:
+                self.run.root.mkdir(parents=True, exist_ok=True)
+                from head360.fileio import write_json
 
-            write_json(self.run.root / "run.json", self.run_config, indent=1)
-        self.logger = RunLogger(self.run.root, main, self.tcfg.tensorboard, self.resumed_from, self.opts.progress)
+                write_json(self.run.root / "run.json", self.run_config, indent=1)
+            self.logger = RunLogger(self.run.root, main, self.tcfg.tensorboard, self.resumed_from, self.opts.progress)
+            stopped = self._train_logged(stages, budgets)
+        finally:
+            for sig, h in previous.items():
+                signal.signal(sig, h)
+        return TrainResult(self.step, self.stage, stopped, self.last_checkpoint, self)
+
+    def _train_logged(self, stages: list[int], budgets: dict[int, int]) -> str:
+        """The stages between the log's "started"/"resumed" and "stopped"/"failed" events."""
         if self.resumed_from is not None:
             self.logger.event("resumed", self.step, stage=self.stage, stage_step=self.stage_done[self.stage])
         else:
@@ -389,7 +401,6 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = self.tcfg.tf32
             torch.backends.cudnn.allow_tf32 = self.tcfg.tf32
-        previous = self._install_signals()
         try:
             stopped = self._train_stages(stages, budgets)
             if self.ctx.enabled:
@@ -403,10 +414,8 @@ class Trainer:
             self.logger.event("failed", self.step, stage=self.stage, error=f"{type(e).__name__}: {e}"[:500])
             raise
         finally:
-            for sig, h in previous.items():
-                signal.signal(sig, h)
             self.logger.close()
-        return TrainResult(self.step, self.stage, stopped, self.last_checkpoint, self)
+        return stopped
 
     def _train_stages(self, stages: list[int], budgets: dict[int, int]) -> str:
         """Run the stages in order; returns why training stopped ('done', 'time limit', 'signal')."""
@@ -421,7 +430,8 @@ class Trainer:
                 now = time.monotonic()
                 stage_deadline = global_deadline if last else now + (global_deadline - now) * share
             outcome = self._run_stage(s, budgets[s], stage_deadline, global_deadline, last)
-            if self.step != saved_step or outcome == "finished":
+            # a stop by signal saves even before the first step: the run then says "go on with --resume"
+            if self.step != saved_step or outcome == "finished" or self._stop_reason == "signal":
                 self.save_checkpoint()
                 saved_step = self.step
             if outcome != "finished" or self._stop_reason is not None:

@@ -36,7 +36,7 @@ def test_two_gloo_processes_train_all_stages_and_end_identical(toy_data, tmp_pat
     assert steps == sorted(set(steps))  # no rank logged twice
 
 
-def test_a_bad_dataset_under_torchrun_is_one_error_line_per_rank_and_exit_code_1(tmp_path):
+def test_a_bad_dataset_under_torchrun_is_a_one_line_error_and_exit_code_1(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     cmd = [
@@ -47,7 +47,7 @@ def test_a_bad_dataset_under_torchrun_is_one_error_line_per_rank_and_exit_code_1
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 2 and all("no dataset.json" in line for line in errors)
+    # the first rank to fail says why; torchrun may stop the other before it says it too
+    assert done.stderr.count(f"error: '{empty}' is not a dataset: no dataset.json\n") in (1, 2)
     assert "exitcode  : 1" in done.stderr and "SIGABRT" not in done.stderr
     assert not (tmp_path / "run" / "checkpoint.safetensors").exists()

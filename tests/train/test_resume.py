@@ -97,6 +97,28 @@ def test_ctrl_c_finishes_the_step_saves_and_exits(toy_data, tmp_path):
     assert (run / "checkpoint.safetensors").is_file()
 
 
+def test_a_stop_before_the_first_step_still_saves_so_resume_works(toy_data, tmp_path, monkeypatch):
+    """The studio's Stop as soon as the log says "started": nothing trained yet, but the run says "go on
+    with --resume", so there must be a checkpoint to go on from."""
+    from head360.train.progress import RunLogger
+
+    real_event = RunLogger.event
+
+    def event(self, kind, step, /, **fields):
+        real_event(self, kind, step, **fields)
+        if kind == "started":
+            os.kill(os.getpid(), signal.SIGINT)  # caught by the trainer's handler: stop before step 1
+
+    monkeypatch.setattr(RunLogger, "event", event)
+    run = tmp_path / "run"
+    result = run_training(toy_data, run, steps=3)
+    assert result.stopped == "signal" and result.step == 0
+    assert json.loads((run / "latest.json").read_text())["step"] == 0
+    monkeypatch.setattr(RunLogger, "event", real_event)
+    resumed = run_training(toy_data, run, steps=3, resume=True)
+    assert resumed.stopped == "done" and resumed.step == 3
+
+
 def test_out_of_disk_space_keeps_the_previous_checkpoint(toy_data, tmp_path, monkeypatch):
     import errno
 
