@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -22,13 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def one_run(data: Path, out: Path) -> dict:
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        str(ROOT / "main.py"), "train", "--data", str(data), "--preset", "tiny", "--stage", "all",
-        "--steps", "6", "--batch", "2", "--device", "cpu", "--quiet", "--out", str(out),
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    from tests.train.toy import torchrun_train
+
+    done = torchrun_train(data, out, "--stage", "all", "--steps", "6", "--batch", "2")
     return {
         "exit": done.returncode,
         "finished": "finished at step 6" in done.stdout,

@@ -1,28 +1,15 @@
 """torchrun with two CPU processes (gloo): every stage runs under DistributedDataParallel, only rank 0
-writes, and both ranks end with identical weights."""
+writes, and both ranks end with identical weights; a bad dataset is one error line and exit code 1."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from tests.train.conftest import read_log
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.train.toy import torchrun_train
 
 
 def test_two_gloo_processes_train_all_stages_and_end_identical(toy_data, tmp_path):
     run = tmp_path / "run"
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        str(ROOT / "main.py"), "train", "--data", str(toy_data), "--preset", "tiny", "--stage", "all",
-        "--steps", "6", "--batch", "2", "--device", "cpu", "--quiet", "--out", str(run),
-    ]  # fmt: skip
-    # faulthandler: a rank that crashes prints its Python stacks into the failure message
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    done = torchrun_train(toy_data, run, "--stage", "all", "--steps", "6", "--batch", "2")
     assert done.returncode == 0, f"stdout: {done.stdout[-1500:]}\nstderr: {done.stderr[-6000:]}"
     assert done.stdout.count("finished at step 6") == 1  # rank 0 reports, rank 1 stays quiet
     log = read_log(run)
@@ -39,13 +26,7 @@ def test_two_gloo_processes_train_all_stages_and_end_identical(toy_data, tmp_pat
 def test_a_bad_dataset_under_torchrun_is_a_one_line_error_and_exit_code_1(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        str(ROOT / "main.py"), "train", "--data", str(empty), "--preset", "tiny", "--steps", "2",
-        "--device", "cpu", "--quiet", "--out", str(tmp_path / "run"),
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    done = torchrun_train(empty, tmp_path / "run", "--steps", "2", timeout=300)
     assert done.returncode == 1
     # the first rank to fail says why; torchrun may stop the other before it says it too
     assert done.stderr.count(f"error: '{empty}' is not a dataset: no dataset.json\n") in (1, 2)

@@ -189,3 +189,22 @@ def write_toy_dataset(
     }
     (root / "dataset.json").write_text(json.dumps(index))
     return root
+
+
+def torchrun_train(data: Path, out: Path, *extra: str, timeout: float = 600):
+    """``torchrun --standalone --nproc_per_node 2 main.py train`` on the CPU (gloo, tiny preset, one torch
+    thread per process), as the distributed test and ``bench/bench_torchrun_exit.py`` run it; the
+    finished ``subprocess.CompletedProcess`` (text stdout/stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        str(root / "main.py"), "train", "--data", str(data), "--preset", "tiny", "--device", "cpu", "--quiet",
+        "--out", str(out), *extra,
+    ]  # fmt: skip
+    # faulthandler: a rank that crashes prints its Python stacks into stderr
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
