@@ -47,10 +47,12 @@ class InversionConfig:
     """Weight of L_D (the paper's 0.01)."""
     texture_prior: float = 0.5
     """Pull of unseen texels toward the synthetic head's texture (weighted by 1 - visibility)."""
-    side_weight: float = 1.0
+    side_weight: float = 0.3
     """Weight of the side/back term: renders from ``side_yaws`` (one per step, in turn, raw and small)
     stay close to the synthetic head's before the fit -- tri-planes share features between the front
-    and the back, so without it a fitted face can bleed onto the back of the head."""
+    and the back, so without it a fitted face can bleed onto the back of the head. 0.3 rather than 1:
+    face PSNR 24.3 -> 24.5 dB with the side and back views' PSNR unchanged (`bench/bench_fit.py
+    --inversion side_weight=...`, 6 heads)."""
     side_yaws: tuple[float, ...] = (90.0, 135.0, 180.0, 225.0, 270.0)
     side_resolution: int = 32
     neural_resolution: int = 64
@@ -58,6 +60,10 @@ class InversionConfig:
     """Coarse and importance samples per ray during the fit; None: the model's `full` quality's (what the
     fitted head is rendered with: fitting the demo model with 8 + 8 instead of its 12 + 12 left up to
     2.8 dB of face PSNR behind, `bench/bench_fit.py`)."""
+    refine: bool | None = None
+    """Whether the super-resolved steps run the RefineNet; None: as the model's `full` quality, the image
+    the fitted head is shown with. Fitting the demo model's super-resolved image without it and then
+    showing it with it lost 1.5 dB of face PSNR and drew streaks across the face (`bench/bench_fit.py`)."""
     preview_every: int = 10
     """Send an intermediate image to the progress callback every this many steps (0: never)."""
     max_seconds: float | None = None
@@ -223,7 +229,8 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
                 side_cams.append(cam)
                 side_targets.append(g.render(planes0, cam, quality=q_side, skip_empty=False)["raw"])
     q_raw = RenderQuality(config.neural_resolution, *fit_samples(g, config), False, False)
-    q_sr = RenderQuality(config.neural_resolution, *fit_samples(g, config), True, False)
+    refine = g.quality("full").refine if config.refine is None else config.refine
+    q_sr = RenderQuality(config.neural_resolution, *fit_samples(g, config), True, refine)
     raw_steps = int(round(config.steps * config.raw_fraction))
     h = config.neural_resolution
     ref_raw = F.interpolate(reference, size=(h, h), mode="area")
@@ -261,14 +268,14 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
             loss = loss + config.side_weight * ((side - side_targets[k]) ** 2).mean()
         if code is not None:
             loss = loss + config.code_prior * (code**2).sum()
+        value = float(mse.detach())
+        if use_sr and value < best[0]:  # the texture this loss was measured on, before the step moves it
+            best = (value, texture.detach().clone(), None if code is None else code.detach().clone())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        value = float(mse.detach())
         losses.append(value)
         steps_done = step + 1
-        if use_sr and value < best[0]:
-            best = (value, texture.detach().clone(), None if code is None else code.detach().clone())
         if progress is not None:
             preview = None
             if config.preview_every and (step % config.preview_every == 0 or step == config.steps - 1):

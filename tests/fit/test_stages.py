@@ -181,6 +181,32 @@ def test_inversion_moves_the_render_toward_the_reference(tiny_checkpoint):
                                            g.config.texture.resolution)  # fmt: skip
 
 
+def test_the_fit_scores_the_image_the_fitted_head_is_shown_with(tiny_checkpoint):
+    """The returned texture's full-quality render (super-resolution and RefineNet, what render, the
+    studio and the fit's own figures show) has exactly the error the fit reports as its best."""
+    import torch
+
+    from head360.cameras import Camera
+    from head360.fit.invert import FixedMeshPlanes, InversionConfig, invert
+    from head360.model.checkpoint import load_checkpoint
+
+    g = load_checkpoint(tiny_checkpoint).generator.eval()
+    full = g.quality("full")
+    assert full.super_resolution and full.refine and g.refine is not None
+    fixed = FixedMeshPlanes(g, torch.zeros(1, g.config.texture.code_dim), torch.zeros(1, 50), torch.zeros(1, 52), None)
+    cam = torch.tensor([Camera.orbit(0, 0).label()], dtype=torch.float32)
+    r = g.config.image_resolution
+    reference = torch.tensor([0.8, 0.5, 0.3]).view(1, 3, 1, 1).expand(1, 3, r, r).contiguous()
+    config = InversionConfig(steps=4, lr=0.3, raw_fraction=0.0, neural_resolution=full.neural_resolution,
+                             side_weight=0.0)  # fmt: skip
+    result = invert(g, fixed, cam, reference, torch.ones(1, 1, r, r), config)
+    with torch.no_grad():
+        texture = torch.as_tensor(result.neural_texture)[None]
+        shown = g.render(fixed.planes(texture), cam, quality="full", skip_empty=False)["rgb"]
+    mse = float(((shown - reference) ** 2).mean())
+    assert mse == pytest.approx(min(result.losses), rel=1e-4)
+
+
 def test_discriminator_from_the_checkpoint_enters_the_loss(tiny_checkpoint, tmp_path):
     import torch
 
