@@ -85,7 +85,12 @@ def fit_config(settings: list[str]):
         key, sep, value = item.partition("=")
         if not sep or key not in known:
             raise SystemExit(f"error: --inversion {item!r}: use KEY=VALUE with KEY one of {', '.join(sorted(known))}")
-        parsed = json.loads(value)
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            raise SystemExit(
+                f"error: --inversion {item!r}: the value is not JSON (e.g. 0.5, true, [90, 180])"
+            ) from None
         setattr(cfg.inversion, key, tuple(parsed) if isinstance(parsed, list) else parsed)
     return cfg
 
@@ -102,6 +107,9 @@ def main() -> None:
     p.add_argument("--inversion", action="append", default=[], metavar="KEY=VALUE",
                    help="an InversionConfig setting of the full fit, e.g. side_weight=0.5 (repeatable)")  # fmt: skip
     args = p.parse_args()
+    settings = fit_config(args.inversion)  # bad settings stop here, before any work
+
+    import copy
 
     import numpy as np
 
@@ -187,7 +195,7 @@ def main() -> None:
             from head360.fit.pipeline import fit_photo, psnr
 
             t0 = time.perf_counter()
-            result = fit_photo(photo, ckpt, steps=args.steps, config=fit_config(args.inversion))
+            result = fit_photo(photo, ckpt, steps=args.steps, config=copy.deepcopy(settings))
             row["fit_seconds"] = round(time.perf_counter() - t0, 1)
             row["psnr_face_db"] = round(result.psnr_face, 2)
             res = result.images["front"].shape[0]
