@@ -53,8 +53,8 @@ class InversionConfig:
     """Weight of the side/back term: renders from ``side_yaws`` (one per step, in turn, raw and small)
     stay close to the synthetic head's before the fit -- tri-planes share features between the front
     and the back, so without it a fitted face can bleed onto the back of the head. 0.3 rather than 1:
-    face PSNR 24.3 -> 24.5 dB with the side and back views' PSNR unchanged (`bench/bench_fit.py
-    --inversion side_weight=...`, 6 heads)."""
+    face PSNR 24.3 -> 24.5 dB with the side and back views' PSNR unchanged (6 heads of
+    `bench/bench_fit.py`, measured with lr 0.1 and raw_fraction 0.6, the defaults then)."""
     side_yaws: tuple[float, ...] = (90.0, 135.0, 180.0, 225.0, 270.0)
     side_resolution: int = 32
     neural_resolution: int = 64
@@ -65,8 +65,9 @@ class InversionConfig:
     refine: bool | None = None
     """Whether the super-resolved steps run the RefineNet; None: as the model's `full` quality, the image
     the fitted head is shown with. Fitting the demo model's super-resolved image without it and then
-    showing it with it drew streaks across the face: face PSNR 22.4 dB instead of 24.3 (6 heads,
-    `bench/bench_fit.py --inversion refine=false --inversion side_weight=1`)."""
+    showing it with it drew streaks across the face: face PSNR 22.4 dB instead of 24.3 (6 heads of
+    `bench/bench_fit.py`, at commit 94636ee and with this setting, both with side_weight 1, lr 0.1 and
+    raw_fraction 0.6)."""
     preview_every: int = 10
     """Send an intermediate image to the progress callback every this many steps (0: never)."""
     max_seconds: float | None = None
