@@ -1,7 +1,11 @@
 """GAN inversion (supplement A.3, step 3): the network frozen, the head's neural texture optimised so
 that the render from the photo's camera matches the reference image.
 
-``L = MSE(render, reference; per-pixel weights) + 0.01 * L_D (+ texture prior)``
+``L = MSE(render, reference; per-pixel weights) + 0.01 * L_D (+ texture prior)``, the paper's equation,
+with the MSE taken over images in [-1, 1] (the network's range, EG3D's convention) -- the code keeps
+images in [0, 1], whose MSE is 4x smaller, so the image terms of the loss are scaled by 4
+(:data:`IMAGE_RANGE_SCALE`). Weighing L_D against the [0, 1] MSE instead made the discriminator 4x
+stronger than the paper's balance, which pulled the demo model's fits toward its two training subjects.
 
 * What moves: the UV neural texture ``[C, T, T]`` (rasterized through the mesh, so the result stays
   animatable with the 52 blendshapes), optionally the texture code. The mesh (shape, expression) and
@@ -29,6 +33,10 @@ import torch.nn.functional as F
 
 from head360.model.config import RenderQuality
 
+IMAGE_RANGE_SCALE = 4.0
+"""MSE of images in [-1, 1] over the MSE of the same images in [0, 1]: the image terms of the loss are
+multiplied by it so that ``discriminator_weight`` is the paper's lambda on the paper's scale."""
+
 
 @dataclass
 class InversionConfig:
@@ -40,21 +48,30 @@ class InversionConfig:
     lr: float = 0.2
     """Adam learning rate of the neural texture. With 0.2 and raw_fraction 0.3 (were 0.1 and 0.6) face PSNR
     24.5 -> 24.9 dB on `bench/bench_fit.py`'s 6 heads and 24.5 -> 25.0 dB on 3 other heads (`--seed 4242
-    --subjects 3`), better on every head, side and back unchanged; a cosine decay of the rate made it worse."""
+    --subjects 3`), better on every head, side and back unchanged; a cosine decay of the rate made it worse
+    (measured with L_D at 4x the paper's balance, as then)."""
     optimise_code: bool = False
     """Also optimise the texture code (moves the static planes and the super-resolution style: slower)."""
     code_lr: float = 0.005
-    code_prior: float = 1e-3
+    code_prior: float = 4e-3
+    """Pull of the texture code toward 0 (with ``optimise_code``); 4e-3 is the 1e-3 of earlier releases
+    (see ``texture_prior``)."""
     discriminator_weight: float = 0.01
-    """Weight of L_D (the paper's 0.01)."""
-    texture_prior: float = 0.5
-    """Pull of unseen texels toward the synthetic head's texture (weighted by 1 - visibility)."""
+    """Weight of L_D (the paper's 0.01), against the MSE of images in [-1, 1] (see the module notes)."""
+    discriminator_on_raw: bool = False
+    """Also add L_D on the raw steps (the raw render upsampled in place of the super-resolved image). Off:
+    the discriminator was trained on super-resolved images and calls an upsampled raw render fake
+    whatever it shows, so on the raw steps it only fights the MSE (and costs a fifth of a raw step)."""
+    texture_prior: float = 2.0
+    """Pull of unseen texels toward the synthetic head's texture (weighted by 1 - visibility). 2.0 is the
+    0.5 of earlier releases, whose image terms were not yet scaled by IMAGE_RANGE_SCALE: the same balance."""
     side_weight: float = 0.3
     """Weight of the side/back term: renders from ``side_yaws`` (one per step, in turn, raw and small)
     stay close to the synthetic head's before the fit -- tri-planes share features between the front
     and the back, so without it a fitted face can bleed onto the back of the head. 0.3 rather than 1:
     face PSNR 24.3 -> 24.5 dB with the side and back views' PSNR unchanged (6 heads of
-    `bench/bench_fit.py`, measured with lr 0.1 and raw_fraction 0.6, the defaults then)."""
+    `bench/bench_fit.py`, measured with lr 0.1, raw_fraction 0.6 and L_D at 4x the paper's balance, the
+    defaults then)."""
     side_yaws: tuple[float, ...] = (90.0, 135.0, 180.0, 225.0, 270.0)
     side_resolution: int = 32
     neural_resolution: int = 64
@@ -66,8 +83,8 @@ class InversionConfig:
     """Whether the super-resolved steps run the RefineNet; None: as the model's `full` quality, the image
     the fitted head is shown with. Fitting the demo model's super-resolved image without it and then
     showing it with it drew streaks across the face: face PSNR 22.4 dB instead of 24.3 (6 heads of
-    `bench/bench_fit.py`, at commit 94636ee and with this setting, both with side_weight 1, lr 0.1 and
-    raw_fraction 0.6)."""
+    `bench/bench_fit.py`, at commit 94636ee and with this setting, both with side_weight 1, lr 0.1,
+    raw_fraction 0.6 and L_D at 4x the paper's balance)."""
     preview_every: int = 10
     """Send an intermediate image to the progress callback every this many steps (0: never)."""
     max_seconds: float | None = None
@@ -259,8 +276,8 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
         else:
             image = out["raw"]
             mse = ((image - ref_raw) ** 2 * w_raw).sum() / (wsum_raw * 3)
-        loss = mse
-        if discriminator is not None and config.discriminator_weight > 0:
+        loss = IMAGE_RANGE_SCALE * mse
+        if discriminator is not None and config.discriminator_weight > 0 and (use_sr or config.discriminator_on_raw):
             rgb = out["rgb"] if use_sr else F.interpolate(out["raw"], size=reference.shape[-2:], mode="bilinear")
             logits = discriminator(rgb * 2 - 1, out["raw"] * 2 - 1, camera_label, fixed.blend_weights)
             loss = loss + config.discriminator_weight * F.softplus(-logits).mean()
@@ -269,7 +286,7 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
         if side_cams:
             k = step % len(side_cams)
             side = g.render(planes, side_cams[k], quality=q_side, skip_empty=False)["raw"]
-            loss = loss + config.side_weight * ((side - side_targets[k]) ** 2).mean()
+            loss = loss + IMAGE_RANGE_SCALE * config.side_weight * ((side - side_targets[k]) ** 2).mean()
         if code is not None:
             loss = loss + config.code_prior * (code**2).sum()
         value = float(mse.detach())

@@ -246,3 +246,46 @@ def test_hairstyle_choice_keeps_hair_when_the_photo_has_some():
     assert choose_style(bald, ("none", "bob", "shoulder")) is None
     assert choose_style(bald, ("bob", "shoulder")) == "bob"  # the model has no bald heads
     assert choose_style(scores, ("none",)) is None
+
+
+def test_the_discriminator_term_keeps_the_papers_balance_with_the_image_term():
+    """The paper's L = MSE + 0.01 L_D weighs L_D against the MSE of [-1, 1] images. With the bundled demo
+    model and its trained discriminator, a short fit toward a head the model renders itself (another
+    training subject's texture) must keep most of what the image term alone reaches: weighing L_D
+    against the 4x smaller MSE of [0, 1] images (as before) kept a fifth of the gain in dB, the paper's
+    balance about half."""
+    import torch
+    import torch.nn.functional as F
+
+    from head360.assets import bundled_checkpoint
+    from head360.cameras import Camera
+    from head360.fit.invert import FixedMeshPlanes, InversionConfig, invert, load_discriminator
+    from head360.model.checkpoint import load_checkpoint
+    from head360.model.config import RenderQuality
+
+    path = bundled_checkpoint()
+    if path is None:
+        pytest.skip("no bundled demo model")
+    ckpt = load_checkpoint(path)
+    g, d = ckpt.generator.eval(), load_discriminator(ckpt)
+    assert d is not None and len(ckpt.subjects) >= 2
+    shape = torch.as_tensor(ckpt.subjects[0].shape_code)[None]
+    expr = torch.zeros(1, 52)
+    start, target = (torch.as_tensor(ckpt.subjects[k].texture_code)[None] for k in (0, 1))
+    cam = torch.tensor([Camera.orbit(0, 0).label()], dtype=torch.float32)
+    quality = RenderQuality(32, 6, 6, False, False)
+    with torch.no_grad():
+        raw = g.render(g.planes(target, shape, expr, None), cam, quality=quality, skip_empty=False)["raw"]
+    r = g.config.image_resolution
+    reference = F.interpolate(raw, size=(r, r), mode="bilinear", align_corners=False)
+
+    def gain_db(weight: float) -> float:
+        fixed = FixedMeshPlanes(g, start, shape, expr, None)
+        config = InversionConfig(steps=30, raw_fraction=1.0, neural_resolution=32, samples=6, side_weight=0.0,
+                                 texture_prior=0.0, discriminator_weight=weight, discriminator_on_raw=True)  # fmt: skip
+        losses = invert(g, fixed, cam, reference, torch.ones(1, 1, r, r), config, discriminator=d).losses
+        return 10 * float(np.log10(losses[0] / losses[-1]))
+
+    alone, paper = gain_db(0.0), gain_db(InversionConfig().discriminator_weight)
+    assert alone > 10.0  # the image term alone gets close to a head the model can render
+    assert paper > 0.4 * alone, (paper, alone)
