@@ -260,6 +260,7 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
     losses: list[float] = []
     best = (math.inf, texture0, texture_code)
     steps_done = 0
+    used_d = False
     for step in range(config.steps):
         if config.max_seconds is not None and time.perf_counter() - t0 > config.max_seconds:
             break
@@ -278,6 +279,7 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
             mse = ((image - ref_raw) ** 2 * w_raw).sum() / (wsum_raw * 3)
         loss = IMAGE_RANGE_SCALE * mse
         if discriminator is not None and config.discriminator_weight > 0 and (use_sr or config.discriminator_on_raw):
+            used_d = True
             rgb = out["rgb"] if use_sr else F.interpolate(out["raw"], size=reference.shape[-2:], mode="bilinear")
             logits = discriminator(rgb * 2 - 1, out["raw"] * 2 - 1, camera_label, fixed.blend_weights)
             loss = loss + config.discriminator_weight * F.softplus(-logits).mean()
@@ -311,5 +313,5 @@ def _invert(g, fixed, camera_label, reference, weight, config, discriminator, te
         losses=losses,
         seconds=time.perf_counter() - t0,
         steps=steps_done,
-        used_discriminator=discriminator is not None and config.discriminator_weight > 0,
+        used_discriminator=used_d,
     )

@@ -232,6 +232,11 @@ def test_discriminator_from_the_checkpoint_enters_the_loss(tiny_checkpoint, tmp_
     config = InversionConfig(steps=2, raw_fraction=0.5, neural_resolution=8, samples=4)
     result = invert(g2, fixed, cam, torch.full((1, 3, r, r), 0.5), torch.ones(1, 1, r, r), config, discriminator=loaded)
     assert result.used_discriminator and len(result.losses) == 2
+    raw_only = InversionConfig(steps=1, raw_fraction=1.0, neural_resolution=8, samples=4)  # L_D: super-resolved steps
+    result = invert(
+        g2, fixed, cam, torch.full((1, 3, r, r), 0.5), torch.ones(1, 1, r, r), raw_only, discriminator=loaded
+    )
+    assert not result.used_discriminator
     assert not any(p.requires_grad for p in loaded.parameters())
 
 
