@@ -11,13 +11,13 @@ stronger than the paper's balance, which pulled the demo model's fits toward its
   animatable with the 52 blendshapes), optionally the texture code. The mesh (shape, expression) and
   the hair planes are fixed: the mesh comes from the landmark fit, the hair from the hairstyle choice.
 * ``L_D``: EG3D's non-saturating generator loss ``softplus(-D(image, raw, camera, expression))`` with the
-  discriminator stored in the checkpoint (``modules["discriminator"]``); skipped, and said so, when the
-  checkpoint has none.
+  discriminator stored in the checkpoint (``modules["discriminator"]``), on the super-resolved steps;
+  skipped, and said so, when the checkpoint has none.
 * Unseen sides: texels that the photo's camera does not see are pulled back to the synthetic head's
   texture (a prior weighted by visibility), so the back and the far side stay the synthetic head.
 * Speed: the mesh rasterization, the static planes and the hair planes do not change during the fit and
-  are made once; most steps compare the raw neural render (before super-resolution, cheap), the last
-  ones the super-resolved image.
+  are made once; the first steps (``raw_fraction``) compare the raw neural render (before
+  super-resolution, cheaper), the rest the super-resolved image.
 """
 
 from __future__ import annotations
