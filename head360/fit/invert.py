@@ -4,8 +4,9 @@ that the render from the photo's camera matches the reference image.
 ``L = MSE(render, reference; per-pixel weights) + 0.01 * L_D (+ texture prior)``, the paper's equation,
 with the MSE taken over images in [-1, 1] (EG3D's convention, which the paper builds on without
 spelling out the range; our discriminator reads [-1, 1] images too) -- the code keeps images in [0, 1],
-whose MSE is 4x smaller, so the image terms of the loss are scaled by 4 (:data:`IMAGE_RANGE_SCALE`). Weighing L_D against the [0, 1] MSE instead made the discriminator 4x
-stronger than the paper's balance, which pulled the demo model's fits toward its two training subjects.
+whose MSE is 4x smaller, so the image terms of the loss are scaled by 4 (:data:`IMAGE_RANGE_SCALE`).
+Weighing L_D against the [0, 1] MSE instead made the discriminator 4x stronger than the paper's balance,
+which pulled the demo model's fits toward its two training subjects.
 
 * What moves: the UV neural texture ``[C, T, T]`` (rasterized through the mesh, so the result stays
   animatable with the 52 blendshapes), optionally the texture code. The mesh (shape, expression) and
