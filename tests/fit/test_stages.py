@@ -254,10 +254,10 @@ def test_hairstyle_choice_keeps_hair_when_the_photo_has_some():
 
 
 def test_the_discriminator_term_keeps_the_papers_balance_with_the_image_term():
-    """The paper's L = MSE + 0.01 L_D weighs L_D against the MSE of [-1, 1] images. With the bundled demo
-    model and its trained discriminator, a short fit toward a head the model renders itself (another
-    training subject's texture) must keep most of what the image term alone reaches: weighing L_D
-    against the 4x smaller MSE of [0, 1] images (as before) kept a fifth of the gain in dB, the paper's
+    """L = MSE + 0.01 L_D with the MSE on [-1, 1] images (EG3D's scale, which the paper builds on). With the
+    bundled demo model and its trained discriminator, a short fit toward a head the model renders itself
+    (another training subject's texture) must keep at least 40% of the dB gain the image term alone
+    reaches: weighing L_D against the 4x smaller MSE of [0, 1] images (as before) kept a fifth of it, this
     balance about half."""
     import torch
     import torch.nn.functional as F
