@@ -14,6 +14,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage", default="all", help="1 (full network), 2 (hair detachment), 3 (RefineNet) or all")
     p.add_argument("--out", required=True, help="run folder (checkpoints, log.jsonl, samples, tb)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    p.add_argument(
+        "--init",
+        metavar="CHECKPOINT",
+        help="start from a trained model's weights (e.g. assets/demo.safetensors) to fine-tune it on --data",
+    )
     p.add_argument("--steps", type=int, help="steps of the stage (with --stage all: of all stages together)")
     p.add_argument("--batch", type=int, help="global batch size (split over the processes of a torchrun job)")
     p.add_argument("--max-minutes", type=float, help="stop cleanly, with a final checkpoint, before this many minutes")
@@ -52,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         bf16=args.bf16,
         workers=args.workers,
         checkpoint_every=args.checkpoint_every,
+        init=args.init,
         progress=not args.quiet,
         started_at=_STARTED,
     )

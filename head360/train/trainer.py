@@ -100,6 +100,9 @@ class TrainOptions:
     bf16: bool | None = None
     workers: int | None = None
     checkpoint_every: int | None = None
+    init: str | None = None
+    """A checkpoint whose weights a new run starts from (:mod:`head360.train.warmstart`); a resumed run
+    continues from its own state and ignores it."""
     progress: bool = True
     started_at: float = field(default_factory=time.monotonic)
     """``time.monotonic()`` when the command started (the time limit counts from there)."""
@@ -226,6 +229,14 @@ class Trainer:
         rows = {sid: i for i, sid in enumerate(split.train_subjects)}
         self.row_of = torch.tensor([rows.get(sid, -1) for sid in info.subject_ids], dtype=torch.long)
         self.shape_codes = torch.tensor(np.array([s["shape"] for s in info.subjects], np.float32))
+        self.init_report: dict | None = None
+        if state is None and opts.init:
+            from head360.train.warmstart import warm_start
+
+            shapes = {s["id"]: np.asarray(s["shape"], np.float32) for s in info.subjects}
+            self.init_report = warm_start(
+                opts.init, opts.preset, self.model, self.ema, self.D, self.resolution, split.train_subjects, shapes
+            )
         g_weights, codes = stage1_parameters(self.model)
         b = tcfg.betas
         # fused Adam on CUDA (one kernel for all parameters); the state dict is the same either way
@@ -263,6 +274,7 @@ class Trainer:
             "train_resolution": self.resolution,
             "world_size": ctx.world,
             "seed": opts.seed,
+            "init": self.init_report,
         }
         self.lpips = None
         self._stop_reason: str | None = None
@@ -397,6 +409,8 @@ class Trainer:
             self.logger.event("resumed", self.step, stage=self.stage, stage_step=self.stage_done[self.stage])
         else:
             self.logger.event("started", 0, preset=self.opts.preset, data=self.opts.data, world_size=self.ctx.world)
+            if self.init_report is not None:
+                self.logger.event("initialised", 0, **self.init_report)
         if self.dev.type == "cuda":
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = self.tcfg.tf32
