@@ -167,16 +167,15 @@ def _pick(indices: list[int], limit: int, seed: int) -> list[int]:
     return sorted(rng.choice(indices, size=limit, replace=False).tolist())
 
 
-def evaluate(checkpoint: str, data: str, max_images: int = 200, fit_steps: int = 300, device: str = "auto") -> dict:
-    """Metrics of ``checkpoint`` on dataset folder ``data`` as a JSON-able dict (see the module doc)."""
-    ev = _Evaluator(checkpoint, data, device)
-    split, ds = ev.split, ev.ds
+def _groups(ev: _Evaluator) -> tuple[dict[str, list[int]], dict[str, dict[str, list[int]]]]:
+    """Dataset indices of each group of training subjects, and per subject never trained on its
+    ``fit`` images (front views, training views only) and ``eval`` images (the rest)."""
     trained = set(ev.table)
-    held_views = set(split.holdout_views)
-    held_expr = set(split.holdout_expressions)
+    held_views = set(ev.split.holdout_views)
+    held_expr = set(ev.split.holdout_expressions)
     groups: dict[str, list[int]] = {"held_out_views": [], "held_out_expressions": [], "training_images": []}
     held_subjects: dict[str, dict[str, list[int]]] = {}
-    for i, r in enumerate(ds.records):
+    for i, r in enumerate(ev.ds.records):
         sid, expr, view = r["subject"], r["expression"], int(r["view"])
         if sid in trained:
             if expr in held_expr:
@@ -189,6 +188,35 @@ def evaluate(checkpoint: str, data: str, max_images: int = 200, fit_steps: int =
             entry = held_subjects.setdefault(sid, {"fit": [], "eval": []})
             front = yaw_group(float(r["yaw_deg"])) == "front" and view not in held_views
             entry["fit" if front else "eval"].append(i)
+    return groups, held_subjects
+
+
+def fit_held_out_codes(checkpoint: str, data: str, fit_steps: int = 300, device: str = "auto") -> dict[str, dict]:
+    """Texture codes of the subjects of ``data`` that ``checkpoint`` never trained on, fitted exactly as
+    :func:`evaluate` fits them. -> {subject id: {"texture_code" [Zt], "shape_code" [50], "hairstyle"}}
+    (numpy float32; hairstyle: the subject's in the dataset, None when the model does not know it)."""
+    ev = _Evaluator(checkpoint, data, device)
+    _, held_subjects = _groups(ev)
+    out = {}
+    for k, (sid, entry) in enumerate(sorted(held_subjects.items())):
+        if not entry["fit"]:
+            continue
+        code = ev.fit_code(_pick(entry["fit"], 64, 2), fit_steps, seed=k)
+        record = next(s for s in ev.ds.subjects if s["id"] == sid)
+        style = record.get("hairstyle")
+        out[sid] = {
+            "texture_code": code.cpu().numpy().astype(np.float32),
+            "shape_code": np.asarray(record["shape"], np.float32),
+            "hairstyle": style if style in ev.G.hairstyles else None,
+        }
+    return out
+
+
+def evaluate(checkpoint: str, data: str, max_images: int = 200, fit_steps: int = 300, device: str = "auto") -> dict:
+    """Metrics of ``checkpoint`` on dataset folder ``data`` as a JSON-able dict (see the module doc)."""
+    ev = _Evaluator(checkpoint, data, device)
+    split = ev.split
+    groups, held_subjects = _groups(ev)
 
     def own_code(sid: str) -> torch.Tensor:
         return torch.as_tensor(ev.table[sid].texture_code)
