@@ -16,6 +16,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hair", choices=("on", "off", "both"), help="images with hair, without, or both")
     p.add_argument("--no-meshes", action="store_true", help="do not write per-expression OBJ meshes")
     p.add_argument(
+        "--hair-variants",
+        type=int,
+        metavar="K",
+        help="also render each subject (neutral, every view) wearing K other hairstyles of the dataset, so "
+        "hair swaps train on several heads per hairstyle (default 0)",
+    )
+    p.add_argument(
         "--from-meshes",
         metavar="MESHDIR",
         help="render rigged heads an artist exported (per subject folder: neutral.obj + 52 "
@@ -57,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         expressions=expressions,
         hair=args.hair,
         write_meshes=False if args.no_meshes else None,
+        hair_variants=args.hair_variants,
     )
     if args.from_meshes:
         from head360.synth.importer import import_meshes

@@ -105,6 +105,19 @@ class SubjectAssets:
             hair_texture = paint_hair_texture(appearance, spec.hairstyle, size=max(256, texture_size // 2), rng=rng)
         return SubjectAssets(spec, template, neutral, deltas, head_texture, hair, hair_texture)
 
+    def with_hair(self, style: str, appearance: dict, rng: np.random.Generator) -> SubjectAssets:
+        """The same head wearing hairstyle ``style`` coloured by ``appearance`` (an Appearance as JSON,
+        e.g. another subject's): a hair variant for clean hair swaps. ``rng`` draws the strands."""
+        from head360.synth.appearance import Appearance, paint_hair_texture
+        from head360.synth.hair import build_hair
+
+        hair = build_hair(style, self.neutral, self.template, rng=rng)
+        texture = None
+        if hair is not None:
+            size = max(256, self.head_texture.shape[0] // 2)
+            texture = paint_hair_texture(Appearance.from_json(appearance), style, size=size, rng=rng)
+        return SubjectAssets(self.spec, self.template, self.neutral, self.deltas, self.head_texture, hair, texture)
+
     def vertices(self, weights: np.ndarray) -> np.ndarray:
         """Head vertices [V, 3] for blendshape weights [52]."""
         w = np.asarray(weights, np.float32)

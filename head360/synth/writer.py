@@ -8,6 +8,8 @@ Layout of a dataset folder ``DIR`` (see docs/DESIGN.md)::
     DIR/images/<subject>/<expression>/<hair|bald>/<view>.png        RGBA, view = 00..71
     DIR/images/<subject>/<expression>/<hair|bald>/<view>.label.png  label map (head360.labels.Label)
     DIR/images/<subject>/<expression>/done.json                     marker: this unit is complete
+    DIR/images/<subject>/neutral/hair-<style>/<view>.png            with --hair-variants: the subject
+    DIR/images/<subject>/neutral/hair-<style>.done.json             wearing another hairstyle (+ marker)
     DIR/meshes/<subject>/<expression>.obj  (+ head.png / hair.obj / hair.png / materials)
 
 Every file is written under a temporary name and renamed, and a unit's marker is written after all its
@@ -31,6 +33,7 @@ from head360.fileio import ensure_writable_dir, write_json
 
 HAIR_MODES = {"on": ("hair",), "off": ("bald",), "both": ("hair", "bald")}
 MAX_SUBJECTS = 10_000
+MAX_HAIR_VARIANTS = 8
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ class SynthConfig:
     """edge of the painted head texture"""
     write_meshes: bool = True
     """write per-(subject, expression) OBJ meshes"""
+    hair_variants: int = 0
+    """Hair variants: each subject is also rendered (neutral expression, every view) wearing this many
+    other hairstyles of the dataset, each coloured as the first subject who wears it. A hairstyle's
+    planes then see several heads, so a hair swap learns to change only the hair."""
 
     def validate(self) -> None:
         if not 1 <= self.subjects <= MAX_SUBJECTS:
@@ -58,6 +65,13 @@ class SynthConfig:
             raise Head360Error(f"--hair must be one of on, off, both; got '{self.hair}'")
         if not self.expressions:
             raise Head360Error("--expressions names no expression; use 'all' or a comma-separated list")
+        if not 0 <= self.hair_variants <= MAX_HAIR_VARIANTS:
+            raise Head360Error(f"--hair-variants must be between 0 and {MAX_HAIR_VARIANTS}, got {self.hair_variants}")
+        if self.hair_variants and (NEUTRAL not in self.expressions or "hair" not in HAIR_MODES[self.hair]):
+            raise Head360Error(
+                "--hair-variants renders the neutral expression with hair: keep 'neutral' in --expressions "
+                "and --hair on or both"
+            )
 
 
 ALL_EXPRESSIONS = (NEUTRAL, *ARKIT_NAMES)
@@ -132,6 +146,8 @@ class DatasetWriter:
     def _settings(self) -> dict:
         d = asdict(self.config)
         d["expressions"] = list(self.config.expressions)
+        if not d["hair_variants"]:
+            del d["hair_variants"]  # folders made before hair variants existed resume as they are
         return {"format": "head360-dataset/1", **d}
 
     def _check_settings(self) -> None:
@@ -185,14 +201,13 @@ class DatasetWriter:
         """Render everything that is missing, then write dataset.json. Returns a summary.
 
         workers > 1 renders subjects in that many processes (each with its own OpenGL context)."""
-        cfg = self.config
         subjects = self.subjects()
         mesh_model = self.mesh_model(subjects)
-        todo = [(s, e) for s in subjects for e in cfg.expressions if not self._unit_done(s.id, e)]
-        total_images = NUM_VIEWS * sum(len(_hair_modes(cfg.hair, s)) for s, _ in todo)
+        todo = self.units_to_render(subjects)
+        total_images = NUM_VIEWS * sum(1 if v else len(_hair_modes(self.config.hair, s)) for s, _, v in todo)
         bar = _progress(total_images, self.progress, "rendering")
         t0 = time.perf_counter()
-        pending = list(dict.fromkeys(s.id for s, _ in todo))
+        pending = list(dict.fromkeys(s.id for s, _, _ in todo))
         workers = max(1, min(int(workers), len(pending)))
         if workers == 1:
             self.render_units(todo, bar.update)
@@ -208,8 +223,44 @@ class DatasetWriter:
             "seconds": round(seconds, 2),
         }
 
+    def hair_variant_plan(self, subjects: list) -> dict[str, list[tuple[str, dict]]]:
+        """With ``hair_variants`` K: subject id -> K (hairstyle, appearance JSON colouring it) that the
+        subject is also rendered wearing. The hairstyles are those other subjects of the dataset wear
+        (drawn per subject from the seed), each coloured as the first subject who wears it, so a
+        hairstyle looks the same on every head, as the model's one set of hair planes per style does."""
+        k = self.config.hair_variants
+        if not k:
+            return {}
+        if not all(hasattr(s, "spec") for s in subjects):
+            raise Head360Error("--hair-variants works with procedural subjects, not with --from-meshes")
+        owners: dict[str, object] = {}
+        for s in subjects:
+            if s.hairstyle != "none":
+                owners.setdefault(s.hairstyle, s)
+        plan = {}
+        for i, s in enumerate(subjects):
+            others = [style for style in owners if style != s.hairstyle]
+            rng = np.random.default_rng([self.config.seed, i, 0x4A1])
+            picked = sorted(rng.choice(len(others), size=min(k, len(others)), replace=False)) if others else []
+            plan[s.id] = [(others[j], owners[others[j]].spec.appearance) for j in picked]
+        return plan
+
+    def units_to_render(self, subjects: list) -> list[tuple]:
+        """The units not rendered yet: (subject, expression, None) for the subject's own hair and bald
+        images of an expression, (subject, 'neutral', (hairstyle, appearance)) for a hair variant."""
+        units = [(s, e, None) for s in subjects for e in self.config.expressions if not self._unit_done(s.id, e)]
+        plan = self.hair_variant_plan(subjects)
+        for s in subjects:
+            for variant in plan.get(s.id, []):
+                if not self._variant_marker(s.id, variant[0]).is_file():
+                    units.append((s, NEUTRAL, variant))
+        return units
+
+    def _variant_marker(self, subject: str, style: str) -> Path:
+        return unit_dir(self.root, subject, NEUTRAL) / f"hair-{style}.done.json"
+
     def render_units(self, todo: list, on_image) -> None:
-        """Render (subject, expression) units; ``on_image(1)`` after every image written."""
+        """Render the units of :meth:`units_to_render`; ``on_image(1)`` after every image written."""
         from head360.gl.renderer import MeshRenderer
         from head360.synth.subject import expression_weights
 
@@ -217,12 +268,24 @@ class DatasetWriter:
         renderer = None
         built, built_id = None, None
         wrote_subject_files: set[str] = set()
-        for subject, expression in todo:
+        for subject, expression, variant in todo:
             if built_id != subject.id:
                 built, built_id = subject.build(), subject.id
             if renderer is None:
                 renderer = MeshRenderer(cfg.resolution)
             weights = expression_weights(expression)
+            if variant is not None:
+                style, appearance = variant
+                rng = np.random.default_rng([subject.spec.seed, *map(ord, style)])
+                renderer.set_scene(built.with_hair(style, appearance, rng).render_meshes(weights, hair=True))
+                for view, _, _ in rig_views():
+                    out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label"))
+                    rel = image_relpath(subject.id, expression, f"hair-{style}", view)
+                    _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
+                    _write_png(self.root / label_relpath(rel), out.label)
+                    on_image(1)
+                write_json(self._variant_marker(subject.id, style), {"views": NUM_VIEWS})
+                continue
             for hair in _hair_modes(cfg.hair, subject):
                 renderer.set_scene(built.render_meshes(weights, hair=(hair == "hair")))
                 for view, _, _ in rig_views():
@@ -295,6 +358,16 @@ class DatasetWriter:
                             "hair": hair == "hair", "hairstyle": subject.hairstyle if hair == "hair" else "none",
                             "view": view, "yaw_deg": yaw, "pitch_deg": pitch,
                         })  # fmt: skip
+        plan = self.hair_variant_plan(subjects)
+        for subject in subjects:
+            for style, _ in plan.get(subject.id, []):
+                for view, yaw, pitch in rig_views():
+                    rel = image_relpath(subject.id, NEUTRAL, f"hair-{style}", view)
+                    labels.append([rel, rig_camera(view).label()])
+                    images.append({
+                        "path": rel, "subject": subject.id, "expression": NEUTRAL, "hair": True,
+                        "hairstyle": style, "hair_variant": True, "view": view, "yaw_deg": yaw, "pitch_deg": pitch,
+                    })  # fmt: skip
         styles = list(dict.fromkeys(["none", *self._hairstyles(), *(s.hairstyle for s in subjects)]))
         index = {
             "labels": labels,
@@ -341,8 +414,7 @@ def _render_worker(recipe: tuple, subject_ids: list[str], progress) -> None:
     try:
         writer = cls(*args, progress=False)
         wanted = set(subject_ids)
-        todo = [(s, e) for s in writer.subjects() if s.id in wanted for e in writer.config.expressions
-                if not writer._unit_done(s.id, e)]  # fmt: skip
+        todo = [u for u in writer.units_to_render(writer.subjects()) if u[0].id in wanted]
         pending = [0]
 
         def on_image(n: int) -> None:
