@@ -103,7 +103,7 @@ def main() -> int:
         ):
             out = render(sid, var["camera"], style)
             rows[kind].append((psnr(out, truth["image"]), psnr(out, truth["image"], mask)))
-        pairs.setdefault(f"{sid}+{r['hairstyle']}", []).append(rows["swapped"][-1])
+        pairs.setdefault(f"{sid}+{r['hairstyle']}", []).append({kind: v[-1] for kind, v in rows.items()})
 
     def summary(values):
         a = np.asarray(values)
@@ -112,7 +112,7 @@ def main() -> int:
     print(json.dumps({
         "checkpoint": str(args.checkpoint),
         "data": args.data,
-        "swaps": {pair: summary(v) for pair, v in sorted(pairs.items())},
+        "swaps": {pair: {kind: summary([x[kind] for x in v]) for kind in rows} for pair, v in sorted(pairs.items())},
         "yaw_max_deg": args.yaw,
         **{kind: summary(v) for kind, v in rows.items()},
     }, indent=1))  # fmt: skip
