@@ -277,23 +277,13 @@ class DatasetWriter:
             if variant is not None:
                 style, appearance = variant
                 rng = np.random.default_rng([subject.spec.seed, *map(ord, style)])
-                renderer.set_scene(built.with_hair(style, appearance, rng).render_meshes(weights, hair=True))
-                for view, _, _ in rig_views():
-                    out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label"))
-                    rel = image_relpath(subject.id, expression, f"hair-{style}", view)
-                    _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
-                    _write_png(self.root / label_relpath(rel), out.label)
-                    on_image(1)
+                meshes = built.with_hair(style, appearance, rng).render_meshes(weights, hair=True)
+                self._render_views(renderer, meshes, subject.id, expression, f"hair-{style}", on_image)
                 write_json(self._variant_marker(subject.id, style), {"views": NUM_VIEWS})
                 continue
             for hair in _hair_modes(cfg.hair, subject):
-                renderer.set_scene(built.render_meshes(weights, hair=(hair == "hair")))
-                for view, _, _ in rig_views():
-                    out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label"))
-                    rel = image_relpath(subject.id, expression, hair, view)
-                    _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
-                    _write_png(self.root / label_relpath(rel), out.label)
-                    on_image(1)
+                meshes = built.render_meshes(weights, hair=(hair == "hair"))
+                self._render_views(renderer, meshes, subject.id, expression, hair, on_image)
             if cfg.write_meshes:
                 from head360.synth.export import write_subject_meshes
 
@@ -303,6 +293,16 @@ class DatasetWriter:
             write_json(unit_dir(self.root, subject.id, expression) / "done.json", {"views": NUM_VIEWS})
         if renderer is not None:
             renderer.close()
+
+    def _render_views(self, renderer, meshes: list, subject: str, expression: str, mode: str, on_image) -> None:
+        """The 72 rig views of one scene into ``images/<subject>/<expression>/<mode>/`` (+ label maps)."""
+        renderer.set_scene(meshes)
+        for view, _, _ in rig_views():
+            out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label"))
+            rel = image_relpath(subject, expression, mode, view)
+            _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
+            _write_png(self.root / label_relpath(rel), out.label)
+            on_image(1)
 
     def _worker_recipe(self) -> tuple:
         """What a worker process needs to rebuild this writer (picklable)."""
