@@ -40,7 +40,6 @@ def main() -> int:
     p.add_argument("--yaw", type=float, default=45.0, help="largest |yaw| of the views measured (degrees)")
     p.add_argument("--max-images", type=int, default=96)
     args = p.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
 
     ckpt = load_checkpoint(args.checkpoint)
     g = ckpt.generator.eval()
@@ -66,7 +65,17 @@ def main() -> int:
         variants = sorted(rng.choice(variants, size=args.max_images, replace=False).tolist())
     face = (int(Label.SKIN), int(Label.EYES), int(Label.MOUTH_INTERIOR))
 
+    cache: dict = {}
+
     def render(subject: str, view_camera, style):
+        """The model's image of ``subject`` wearing ``style`` from a camera; a subject's own-hair and bald
+        renders of a view serve every variant of that view."""
+        key = (subject, tuple(view_camera.tolist()), style)
+        if key not in cache:
+            cache[key] = _render(subject, view_camera, style)
+        return cache[key]
+
+    def _render(subject: str, view_camera, style):
         s = table[subject]
         t = torch.as_tensor(s.texture_code)[None]
         shape = torch.as_tensor(s.shape_code)[None]
@@ -101,7 +110,7 @@ def main() -> int:
             ("own_hair", own, own_style),
             ("bald", bald, None),
         ):
-            out = render(sid, var["camera"], style)
+            out = _render(sid, var["camera"], style) if kind == "swapped" else render(sid, var["camera"], style)
             rows[kind].append((psnr(out, truth["image"]), psnr(out, truth["image"], mask)))
         pairs.setdefault(f"{sid}+{r['hairstyle']}", []).append({kind: v[-1] for kind, v in rows.items()})
 

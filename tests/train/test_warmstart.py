@@ -21,6 +21,11 @@ def trained(toy_data, tmp_path_factory):
     return run / "checkpoint.safetensors"
 
 
+def _reshape_s001(index):
+    """A dataset where s001 is another person under the same name."""
+    index["subjects"][1]["shape"] = [v + 0.5 for v in index["subjects"][1]["shape"]]
+
+
 def _trainer(data, out, init):
     from head360.train.distributed import init_distributed
     from head360.train.trainer import Trainer, TrainOptions
@@ -70,10 +75,7 @@ def test_only_the_same_people_keep_their_codes_and_hairstyles_carry_over_by_name
     init_checkpoint("tiny", str(toy_data / "mesh_model.safetensors"), str(source), seed=7, hairstyles=("curly", "long"))
     theirs = load_checkpoint(source).generator.hair_embedding.detach()
 
-    def reshape_s001(d):
-        d["subjects"][1]["shape"] = [v + 0.5 for v in d["subjects"][1]["shape"]]
-
-    other = _copy_dataset(toy_data, tmp_path / "other", reshape_s001)
+    other = _copy_dataset(toy_data, tmp_path / "other", _reshape_s001)
     trainer = _trainer(other, tmp_path / "run", source)
     ours = trainer.model.generator.hair_embedding.detach()
     assert trainer.model.generator.hairstyles == ("short", "long")
@@ -86,10 +88,7 @@ def test_only_the_same_people_keep_their_codes_and_hairstyles_carry_over_by_name
 
 
 def test_a_different_person_under_the_same_name_gets_a_new_code(trained, toy_data, tmp_path):
-    def reshape_s001(d):
-        d["subjects"][1]["shape"] = [v + 0.5 for v in d["subjects"][1]["shape"]]
-
-    other = _copy_dataset(toy_data, tmp_path / "other", reshape_s001)
+    other = _copy_dataset(toy_data, tmp_path / "other", _reshape_s001)
     report = _trainer(other, tmp_path / "run", trained).init_report
     assert report["texture_codes_kept"] == ["s000"] and report["texture_codes_new"] == ["s001"]
 
