@@ -1,5 +1,6 @@
-"""Train: choose (or generate with the data factory) a dataset, a preset and stages; start, stop and resume
-`python main.py train` as a subprocess; follow RUN/log.jsonl live (loss curves, step, speed), show the
+"""Train: choose (or generate with the data factory, optionally with hair variants) a dataset, a preset and
+stages, optionally a trained model to start from (fine-tuning); start, stop and resume `python main.py train`
+as a subprocess; follow RUN/log.jsonl live (loss curves, step, speed), show the
 latest sample grid from RUN/samples/, and load the resulting checkpoint into the viewport."""
 
 from __future__ import annotations
@@ -204,6 +205,16 @@ class TrainPanel(Panel):
                     width=90,
                     tag="train_synth_subjects",
                 )
+            dpg.add_input_int(
+                label="hair variants per subject (clean hair swaps)",
+                default_value=0,
+                min_value=0,
+                max_value=8,
+                min_clamped=True,
+                max_clamped=True,
+                width=90,
+                tag="train_synth_hair_variants",
+            )
             dpg.add_text("", tag="train_synth_status", wrap=420, color=(150, 150, 150))
             dpg.add_separator()
             with dpg.group(horizontal=True):
@@ -228,6 +239,10 @@ class TrainPanel(Panel):
                     format="%.0f",
                     tag="train_minutes",
                 )
+            dpg.add_text("Start from a trained model (optional: fine-tunes it instead of random weights)")
+            with dpg.group(horizontal=True):
+                dpg.add_input_text(default_value="", hint="checkpoint .safetensors", width=300, tag="train_init")
+                dpg.add_button(label="Viewport's model", tag="train_init_viewport", callback=self._on_init_viewport)
             dpg.add_text("Run folder")
             with dpg.group(horizontal=True):
                 dpg.add_input_text(default_value=str(out / "runs" / "studio"), width=300, tag="train_run")
@@ -265,6 +280,9 @@ class TrainPanel(Panel):
         data = Path(dpg.get_value("train_data")).expanduser()
         args = ["synth", "--out", str(data), "--preset", dpg.get_value("train_preset")]
         args += ["--subjects", str(int(dpg.get_value("train_synth_subjects")))]
+        variants = int(dpg.get_value("train_synth_hair_variants"))
+        if variants > 0:
+            args += ["--hair-variants", str(variants)]
         self.synth = CommandProcess(args)
         self.studio.set_status(f"generating a dataset in {data}")
 
@@ -290,12 +308,25 @@ class TrainPanel(Panel):
             args += ["--steps", str(int(dpg.get_value("train_steps")))]
         if float(dpg.get_value("train_minutes")) > 0:
             args += ["--max-minutes", f"{float(dpg.get_value('train_minutes')):g}"]
+        init = dpg.get_value("train_init").strip()
         if resume:
-            args.append("--resume")
+            args.append("--resume")  # a resumed run goes on from its own checkpoint
+        elif init:
+            path = Path(init).expanduser()
+            if not path.is_file():
+                self.studio.set_status(
+                    f"no checkpoint at {path}: choose a .safetensors model or clear the field", error=True
+                )
+                return
+            args += ["--init", str(path)]
         self.process = CommandProcess(args)
         self.follow(run)
         dpg.configure_item("train_stop", enabled=True)
         self.studio.set_status(("resumed" if resume else "started") + f" training into {run}")
+
+    def _on_init_viewport(self) -> None:
+        """Fine-tune the model the viewport shows (the bundled demo model unless another was loaded)."""
+        dpg.set_value("train_init", str(self.studio.model.path))
 
     def _on_stop(self) -> None:
         if self.process is not None and self.process.running:
