@@ -239,7 +239,7 @@ class TrainPanel(Panel):
                     format="%.0f",
                     tag="train_minutes",
                 )
-            dpg.add_text("Start from a trained model (optional: fine-tunes it instead of random weights)")
+            dpg.add_text("Start from a trained model (optional: fine-tuning)")
             with dpg.group(horizontal=True):
                 dpg.add_input_text(default_value="", hint="checkpoint .safetensors", width=300, tag="train_init")
                 dpg.add_button(label="Viewport's model", tag="train_init_viewport", callback=self._on_init_viewport)
