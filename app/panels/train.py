@@ -309,6 +309,7 @@ class TrainPanel(Panel):
         if float(dpg.get_value("train_minutes")) > 0:
             args += ["--max-minutes", f"{float(dpg.get_value('train_minutes')):g}"]
         init = dpg.get_value("train_init").strip()
+        start_from = ""
         if resume:
             args.append("--resume")  # a resumed run goes on from its own checkpoint
         elif init:
@@ -319,10 +320,11 @@ class TrainPanel(Panel):
                 )
                 return
             args += ["--init", str(path)]
+            start_from = f" from {path.name}"
         self.process = CommandProcess(args)
         self.follow(run)
         dpg.configure_item("train_stop", enabled=True)
-        self.studio.set_status(("resumed" if resume else "started") + f" training into {run}")
+        self.studio.set_status(("resumed" if resume else "started") + f" training into {run}{start_from}")
 
     def _on_init_viewport(self) -> None:
         """Fine-tune the model the viewport shows (the bundled demo model unless another was loaded)."""

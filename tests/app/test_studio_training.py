@@ -5,6 +5,8 @@ part of this build."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.app.conftest import run_driver
@@ -69,6 +71,7 @@ def drive(studio, report):
     dpg.set_value("train_steps", 2)
     studio.run_action(panel._on_start, "train_start", None, False)
     report["init_args"] = panel.process.args[2:]
+    report["init_status"] = dpg.get_value("status_text")
     proc = panel.process.proc
     yield from wait_until(lambda: proc.poll() is not None, 300, "the fine-tuning run to finish")
     report["init_exit"] = proc.returncode
@@ -103,7 +106,7 @@ def test_train_tab_starts_stops_resumes_and_loads(xvfb_display, tiny_checkpoint,
     # "Viewport's model" + Start fine-tunes the loaded checkpoint; a missing one is refused in the studio
     assert r["init_field"] == r["loaded"]
     assert r["init_args"][r["init_args"].index("--init") + 1] == r["loaded"]
-    assert r["init_exit"] == 0
+    assert r["init_exit"] == 0 and r["init_status"].endswith(f"from {Path(r['loaded']).name}")
     assert len(r["init_events"]) == 1 and r["init_events"][0]["checkpoint"] == r["loaded"]
     assert not r["missing_init_started"]
     assert r["missing_init_status"][0] and "missing.safetensors" in r["missing_init_status"][1]
