@@ -54,6 +54,14 @@ def atomic_path(path: str | os.PathLike):
         raise
 
 
+def stays_inside(relative: str) -> bool:
+    """Whether a path read from a file (a dataset index, an OBJ's ``mtllib``, an MTL's ``map_Kd``) is
+    relative and stays inside the folder it is relative to: no absolute path, no drive, no ``..``.
+    Decided from the text alone, before anything is opened."""
+    parts = relative.replace("\\", "/").split("/")
+    return bool(relative) and not (relative.startswith(("/", "\\", "~")) or ":" in parts[0] or ".." in parts)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

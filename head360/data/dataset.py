@@ -48,6 +48,33 @@ def _to_sample(rgba: np.ndarray, label: np.ndarray, background: float) -> dict:
     }
 
 
+def _inside(rel, what: str, index_path: Path) -> str:
+    """``rel`` if it is a relative path that stays inside the dataset folder (no absolute path, no '..'),
+    checked before any file is opened."""
+    from head360.fileio import stays_inside
+
+    if not isinstance(rel, str) or not rel:
+        raise TypeError(f"{what} path must be a non-empty string, got {rel!r}")
+    if not stays_inside(rel):
+        raise Head360Error(
+            f"'{index_path}' names {what} outside its folder ('{rel}'); dataset paths must be relative and stay "
+            "inside the dataset folder: regenerate the dataset"
+        )
+    return rel
+
+
+def _inconsistent(index_path: Path, record: dict, what: str) -> Head360Error:
+    return Head360Error(f"'{index_path}' is inconsistent: '{record['path']}' {what}; regenerate the dataset")
+
+
+def _label(cam) -> list[float]:
+    """A camera label from dataset.json: 25 finite numbers."""
+    cam = [float(x) for x in cam]
+    if len(cam) != 25 or not np.isfinite(cam).all():
+        raise ValueError(f"a camera label has 25 finite numbers, got {len(cam)}")
+    return cam
+
+
 class HeadDataset(torch.utils.data.Dataset):
     """A dataset folder written by ``main.py synth`` (or ``synth --from-meshes``).
 
@@ -82,16 +109,41 @@ class HeadDataset(torch.utils.data.Dataset):
             self.native_resolution = int(index["resolution"])
             self.subjects: list[dict] = list(index["subjects"])
             self.hairstyles: list[str] = list(index["hairstyles"])
-            labels = {rel: cam for rel, cam in index["labels"]}
-            records = index["images"]
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-            raise Head360Error(f"'{index_path}' is malformed ({e}); regenerate the dataset") from e
+            labels = {_inside(rel, "an image", index_path): _label(cam) for rel, cam in index["labels"]}
+            records = list(index["images"])
+            mesh_model = _inside(index.get("mesh_model", "mesh_model.safetensors"), "the mesh model", index_path)
+            subject_index = {s["id"]: i for i, s in enumerate(self.subjects)}
+            self._shapes = [np.asarray(s["shape"], np.float32).reshape(-1) for s in self.subjects]
+            if len({len(x) for x in self._shapes}) > 1 or not all(np.isfinite(x).all() for x in self._shapes):
+                raise ValueError("the subjects' shape codes differ in length or are not finite numbers")
+            keep = self._keep(records, labels, subject_index, index_path, (hair, subjects, expressions, views))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as e:
+            raise Head360Error(f"'{index_path}' is malformed ({type(e).__name__}: {e}); regenerate the dataset") from e
+        except OSError as e:
+            raise Head360Error(f"cannot read '{index_path}' ({e.strerror or e}); check the dataset folder") from e
         self.resolution = int(resolution or self.native_resolution)
         self.background = float(background)
-        self.mesh_model_path = self.root / index.get("mesh_model", "mesh_model.safetensors")
-        subject_index = {s["id"]: i for i, s in enumerate(self.subjects)}
-        keep = []
+        self.mesh_model_path = self.root / mesh_model
+        if not keep:
+            raise Head360Error(f"no images in '{self.root}' match the requested hair/subject/expression/view filter")
+        self.records = keep
+
+    def _keep(self, records: list, labels: dict, subject_index: dict, index_path: Path, filters) -> list[dict]:
+        """The records that pass the filters (hair, subjects, expressions, views), each with its camera
+        label and subject index; a record of the wrong types raises TypeError / ValueError / KeyError."""
+        hair, subjects, expressions, views = filters
+        keep, known_expressions = [], set()
         for r in records:
+            _inside(r["path"], "an image", index_path)
+            float(r["yaw_deg"]), float(r["pitch_deg"]), int(r["view"])
+            if (r["hairstyle"] if r["hair"] else "none") not in self.hairstyles:
+                raise _inconsistent(index_path, r, "has an unlisted hairstyle")
+            if r["expression"] not in known_expressions:
+                try:
+                    _weights_of(r["expression"])
+                except Head360Error:
+                    raise _inconsistent(index_path, r, f"has an unknown expression '{r['expression']}'") from None
+                known_expressions.add(r["expression"])
             if hair is not None and bool(r["hair"]) != hair:
                 continue
             if subjects is not None and r["subject"] not in subjects:
@@ -101,12 +153,9 @@ class HeadDataset(torch.utils.data.Dataset):
             if views is not None and int(r["view"]) not in views:
                 continue
             if r["path"] not in labels or r["subject"] not in subject_index:
-                raise Head360Error(f"'{index_path}' is inconsistent: '{r['path']}' has no camera or subject")
+                raise _inconsistent(index_path, r, "has no camera or subject")
             keep.append({**r, "camera": labels[r["path"]], "subject_index": subject_index[r["subject"]]})
-        if not keep:
-            raise Head360Error(f"no images in '{self.root}' match the requested hair/subject/expression/view filter")
-        self.records = keep
-        self._shapes = [np.asarray(s["shape"], np.float32) for s in self.subjects]
+        return keep
 
     def __len__(self) -> int:
         return len(self.records)
@@ -118,8 +167,10 @@ class HeadDataset(torch.utils.data.Dataset):
         path = self.root / r["path"]
         rgba = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         label = cv2.imread(str(path)[: -len(".png")] + ".label.png", cv2.IMREAD_UNCHANGED)
-        if rgba is None or label is None:
+        if rgba is None or label is None or rgba.ndim != 3 or rgba.shape[2] not in (3, 4) or label.ndim != 2:
             raise Head360Error(f"cannot read '{path}' or its label map: the dataset is damaged; rerun synth")
+        if rgba.shape[:2] != label.shape or rgba.shape[0] != rgba.shape[1]:
+            raise Head360Error(f"'{path}' and its label map differ in size: the dataset is damaged; rerun synth")
         rgba = cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA if rgba.shape[2] == 4 else cv2.COLOR_BGR2RGB)
         if self.resolution != rgba.shape[0]:
             rgba = cv2.resize(rgba, (self.resolution, self.resolution), interpolation=cv2.INTER_AREA)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from head360.errors import Head360Error
-from head360.fileio import atomic_path
+from head360.fileio import atomic_path, stays_inside
 
 
 @dataclass
@@ -244,15 +244,26 @@ def read_obj(path: str | os.PathLike) -> ObjMesh:
 
 
 def _texture_of(obj_path: Path, mtllibs: list[str]) -> Path | None:
+    """The first material's ``map_Kd`` image; MTL and image must lie in the OBJ's folder (or below)."""
     for lib in mtllibs:
+        _refuse_outside(obj_path, lib, "material library")
         mtl = obj_path.parent / lib
         if not mtl.is_file():
             continue
         for raw in mtl.read_text(encoding="utf-8", errors="replace").splitlines():
             parts = raw.strip().split()
             if parts and parts[0] == "map_Kd" and len(parts) > 1:
+                _refuse_outside(obj_path, parts[-1], "texture")
                 return (mtl.parent / parts[-1]).resolve()
     return None
+
+
+def _refuse_outside(obj_path: Path, relative: str, what: str) -> None:
+    if not stays_inside(relative):
+        raise Head360Error(
+            f"'{obj_path}' names a {what} outside its folder ('{relative}'); put it next to the OBJ and refer "
+            "to it by a relative name"
+        )
 
 
 def read_obj_vertices(path: str | os.PathLike) -> tuple[np.ndarray, str]:

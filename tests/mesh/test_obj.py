@@ -81,3 +81,15 @@ def test_materials_per_face_keep_order_and_labels(template, tmp_path):
     assert [m.material_names[i] for i in m.face_material] == [names[i] for i in material]
     assert m.texture == (tmp_path / "head.png").resolve()
     assert (tmp_path / "h.mtl").read_text().count("map_Kd head.png") == 4
+
+
+@pytest.mark.parametrize(
+    "mtllib, map_kd", [("/etc/passwd", "t.png"), ("../up.mtl", "t.png"), ("m.mtl", "../../t.png"), ("m.mtl", "/t.png")]
+)
+def test_materials_and_textures_outside_the_obj_folder_are_refused(tmp_path, mtllib, map_kd):
+    folder = tmp_path / "subject"
+    folder.mkdir()
+    (folder / "m.mtl").write_text(f"newmtl skin\nmap_Kd {map_kd}\n")
+    (folder / "a.obj").write_text(f"mtllib {mtllib}\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    with pytest.raises(Head360Error, match="outside its folder"):
+        read_obj(folder / "a.obj")
