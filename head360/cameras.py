@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from head360.errors import Head360Error
+
 HEAD_BOX_HALF = 1.6
 """Half the edge of the cube (world units) that holds the whole head, hair and neck stub."""
 
@@ -32,6 +34,19 @@ FOCAL = 2.1
 RIG_PITCHES_DEG: tuple[float, ...] = (-20.0, 0.0, 20.0)
 RIG_YAWS_DEG: tuple[float, ...] = tuple(15.0 * i for i in range(24))
 NUM_VIEWS = len(RIG_PITCHES_DEG) * len(RIG_YAWS_DEG)  # 72
+MAX_PITCH_DEG = 89.0
+"""Orbit cameras stay this far from straight above or below the head (the view's up vector stays defined)."""
+
+
+def check_orbit_angles(yaw_deg: float = 0.0, pitch_deg: float = 0.0) -> None:
+    """Refuse (Head360Error) an orbit angle that is not a finite number, or a pitch past +-MAX_PITCH_DEG."""
+    for name, value in (("--yaw", yaw_deg), ("--pitch", pitch_deg)):
+        if not math.isfinite(value):
+            raise Head360Error(f"{name} must be a finite number of degrees, got {value}")
+    if abs(pitch_deg) > MAX_PITCH_DEG:
+        raise Head360Error(
+            f"--pitch must be between -{MAX_PITCH_DEG:g} and {MAX_PITCH_DEG:g} degrees, got {pitch_deg:g}"
+        )
 
 
 @dataclass(frozen=True)
@@ -67,9 +82,12 @@ class Camera:
         target=(0.0, 0.0, 0.0),
         focal: float = FOCAL,
     ) -> Camera:
-        """A camera on a sphere around ``target`` looking at it (pitch clamped to +-89 deg)."""
+        """A camera on a sphere around ``target`` looking at it (pitch clamped to +-MAX_PITCH_DEG; angles
+        that are not finite numbers raise Head360Error)."""
+        if not (math.isfinite(yaw_deg) and math.isfinite(pitch_deg)):
+            raise Head360Error(f"camera angles must be finite numbers of degrees, got yaw {yaw_deg}, pitch {pitch_deg}")
         yaw = math.radians(yaw_deg)
-        pitch = math.radians(max(-89.0, min(89.0, pitch_deg)))
+        pitch = math.radians(max(-MAX_PITCH_DEG, min(MAX_PITCH_DEG, pitch_deg)))
         offset = radius * np.array([math.cos(pitch) * math.sin(yaw), math.sin(pitch), math.cos(pitch) * math.cos(yaw)])
         target = np.asarray(target, dtype=np.float64)
         return Camera.look_at(target + offset, target, focal=focal)

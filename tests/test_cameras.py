@@ -48,3 +48,11 @@ def test_gl_projection_matches_project():
     u = (ndc[:, 0] + 1) / 2 * 256
     v = (1 - ndc[:, 1]) / 2 * 256  # GL rows are bottom-up; images are top-down
     np.testing.assert_allclose(np.c_[u, v], cam.project(pts, 256), atol=1e-6)
+
+
+def test_orbit_refuses_angles_that_are_not_finite():
+    from head360.errors import Head360Error
+
+    for yaw, pitch in ((np.inf, 0.0), (0.0, np.nan), (np.nan, np.nan)):
+        with pytest.raises(Head360Error, match="finite"):
+            Camera.orbit(yaw, pitch)

@@ -25,7 +25,7 @@ import numpy as np
 
 from head360.anim.arkit_io import WeightTrack
 from head360.anim.timeline import FrameState, Timeline
-from head360.cameras import Camera
+from head360.cameras import Camera, check_orbit_angles
 from head360.errors import Head360Error
 
 
@@ -56,6 +56,9 @@ class AnimationRenderConfig:
             raise Head360Error(f"--fps must be between 0 and 240, got {self.fps}")
         if self.resolution is not None and not 8 <= self.resolution <= 4096:
             raise Head360Error(f"--resolution must be between 8 and 4096, got {self.resolution}")
+        check_orbit_angles(pitch_deg=self.pitch)
+        if not math.isfinite(self.orbit_turns):
+            raise Head360Error(f"the orbit's turns must be a finite number, got {self.orbit_turns}")
         return self
 
 

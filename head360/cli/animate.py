@@ -54,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_output(args.out, TRACK_OUT + VIDEO_OUT, "--out")
     to_video = out.suffix.lower() in VIDEO_OUT
+    if to_video and args.fps is not None:
+        from head360.export.video import check_fps
+
+        check_fps(args.fps, out)
     if not args.timecode_fps > 0:
         raise Head360Error(f"--timecode-fps must be positive, got {args.timecode_fps}")
     if args.max_frames is not None and args.max_frames < 1:

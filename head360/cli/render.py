@@ -20,10 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from head360.cameras import check_orbit_angles
     from head360.cli._model_args import check_output, load_model_and_subject
     from head360.errors import Head360Error
 
     out = check_output(args.out, IMAGE_SUFFIXES, "--out")
+    check_orbit_angles(args.yaw, args.pitch)
     if args.resolution is not None and not 8 <= args.resolution <= 4096:
         raise Head360Error(f"--resolution must be between 8 and 4096, got {args.resolution}")
     ckpt, subject, weights, hairstyle, hair = load_model_and_subject(args)

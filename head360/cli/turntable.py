@@ -18,15 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from head360.cameras import check_orbit_angles
     from head360.cli._model_args import check_output, load_model_and_subject
     from head360.errors import Head360Error
-    from head360.export.video import VIDEO_SUFFIXES, turntable_frames, write_video
+    from head360.export.video import VIDEO_SUFFIXES, check_fps, turntable_frames, write_video
 
     out = check_output(args.out, VIDEO_SUFFIXES, "--out")
     if args.frames < 1 or args.frames > 10000:
         raise Head360Error(f"--frames must be between 1 and 10000, got {args.frames}")
-    if not args.fps > 0:
-        raise Head360Error(f"--fps must be positive, got {args.fps}")
+    check_fps(args.fps, out)
+    check_orbit_angles(pitch_deg=args.pitch)
     if args.resolution is not None and not 8 <= args.resolution <= 4096:
         raise Head360Error(f"--resolution must be between 8 and 4096, got {args.resolution}")
     ckpt, subject, weights, hairstyle, hair = load_model_and_subject(args)

@@ -13,6 +13,24 @@ from head360.errors import Head360Error
 from head360.fileio import atomic_path
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
+FPS_RANGE = {".mp4": (0.1, 240.0), ".gif": (0.1, 50.0)}
+"""Frame rates each format can carry: ffmpeg's rate is written to two decimals; a GIF frame lasts a whole
+number of hundredths of a second (at most 655 s), and players slow down frames shorter than 2/100 s."""
+
+
+def check_fps(fps: float, path: str | Path) -> float:
+    """``fps`` if the video format of ``path`` can play it at that rate, else Head360Error."""
+    lo, hi = FPS_RANGE.get(Path(path).suffix.lower(), FPS_RANGE[".mp4"])
+    if not lo <= fps <= hi:  # also refuses nan
+        raise Head360Error(f"--fps must be between {lo:g} and {hi:g} for a {Path(path).suffix} video, got {fps:g}")
+    return float(fps)
+
+
+def gif_durations(count: int, fps: float) -> list[int]:
+    """Per-frame GIF delays in ms (whole hundredths of a second) whose running total follows ``fps``:
+    12 fps alternates 80 and 90 ms rather than playing every frame at 80 ms (12.5 fps)."""
+    ends = np.round(np.arange(1, count + 1) * 100.0 / fps).astype(np.int64)
+    return (np.diff(ends, prepend=0) * 10).tolist()
 
 
 def turntable_cameras(frames: int, pitch_deg: float = 0.0, radius: float = CAMERA_RADIUS) -> np.ndarray:
@@ -62,8 +80,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
     suffix = path.suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         raise Head360Error(f"videos can be {', '.join(VIDEO_SUFFIXES)}; got '{path.name}'")
-    if not fps > 0:
-        raise Head360Error(f"--fps must be positive, got {fps}")
+    check_fps(fps, path)
     count = 0
     with atomic_path(path) as tmp:
         if suffix == ".mp4":
@@ -86,6 +103,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
                             macro_block_size=1,
                             quality=8,
                             ffmpeg_log_level="error",
+                            output_params=["-movflags", "+faststart"],  # the index first: plays while loading
                         )
                         writer.send(None)
                     writer.send(frame)
@@ -93,6 +111,8 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
             finally:
                 if writer is not None:
                     writer.close()
+            if count and tmp.stat().st_size == 0:
+                raise Head360Error(f"ffmpeg wrote nothing for '{path.name}'; try another --fps or --resolution")
         else:
             from PIL import Image
 
@@ -101,7 +121,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.
             if count:
                 pal = [im.quantize(colors=255, method=Image.Quantize.MEDIANCUT) for im in images]
                 pal[0].save(
-                    tmp, format="GIF", save_all=True, append_images=pal[1:], duration=int(round(1000 / fps)), loop=0
+                    tmp, format="GIF", save_all=True, append_images=pal[1:], duration=gif_durations(count, fps), loop=0
                 )
         if count == 0:
             raise Head360Error("no frames to write")

@@ -44,3 +44,34 @@ def test_turntable_of_a_head(generator, tmp_path):
     assert len(frames) == 5 and frames[0].shape == (32, 32, 3) and sum(seen) == 5
     assert np.abs(frames[0].astype(int) - frames[2].astype(int)).mean() > 0.5  # the head turned
     assert write_video(iter(frames), tmp_path / "t.mp4", fps=5) == 5
+
+
+def test_gif_plays_at_the_asked_frame_rate(tmp_path):
+    from PIL import Image, ImageSequence
+
+    out = tmp_path / "turn.gif"
+    assert write_video(_frames(12), out, fps=12) == 12
+    with Image.open(out) as im:
+        durations = [frame.info["duration"] for frame in ImageSequence.Iterator(im)]
+    assert len(durations) == 12 and sum(durations) == 1000  # 12 frames at 12 fps last one second
+    assert all(d % 10 == 0 for d in durations)  # GIF delays are whole hundredths
+
+
+@pytest.mark.parametrize("name, fps", [("a.mp4", 1e-9), ("a.mp4", float("nan")), ("a.gif", 60.0), ("a.mp4", 1e4)])
+def test_rates_a_format_cannot_carry_are_refused(tmp_path, name, fps):
+    with pytest.raises(Head360Error, match="--fps must be between"):
+        write_video(_frames(3), tmp_path / name, fps=fps)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_encoder_that_writes_nothing_leaves_no_file(tmp_path, monkeypatch):
+    import imageio_ffmpeg
+
+    def silent_ffmpeg(*args, **kwargs):  # accepts every frame, writes no byte (as ffmpeg does on a bad rate)
+        while True:
+            yield
+
+    monkeypatch.setattr(imageio_ffmpeg, "write_frames", silent_ffmpeg)
+    with pytest.raises(Head360Error, match="ffmpeg wrote nothing"):
+        write_video(_frames(3), tmp_path / "a.mp4", fps=12)
+    assert list(tmp_path.iterdir()) == []
