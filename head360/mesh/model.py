@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 from head360.arkit import ARKIT_NAMES
 from head360.errors import Head360Error
@@ -185,17 +185,38 @@ class MeshModel:
         if not path.is_file():
             raise Head360Error(f"mesh model '{path}' not found; create one with `python main.py synth`")
         try:
-            from safetensors import safe_open
+            data = path.read_bytes()
+        except OSError as e:
+            raise Head360Error(f"cannot read mesh model '{path}' ({e.strerror or e}); check the file") from e
+        return MeshModel.from_bytes(data, f"'{path}'")
 
-            with safe_open(str(path), framework="numpy") as f:
-                meta = f.metadata() or {}
-            arrays = load_file(str(path))
+    @staticmethod
+    def from_bytes(data: bytes, source: str) -> MeshModel:
+        """A mesh model from the bytes of its file (e.g. the copy inside a checkpoint); ``source`` names it
+        in error messages ("the mesh model inside checkpoint 'x.safetensors'")."""
+        try:
+            from safetensors.numpy import load
+
+            meta = _safetensors_metadata(data)
+            arrays = load(data)
         except Exception as e:  # safetensors raises several types for a damaged file
-            raise Head360Error(f"'{path}' is not a readable mesh model file ({e}); regenerate it") from e
+            raise Head360Error(f"{source} is not a readable mesh model ({e}); regenerate it") from e
         if meta.get("format") not in FORMATS_READ:
-            raise Head360Error(f"'{path}' is not a Head360 mesh model (format {meta.get('format')!r})")
-        if json.loads(meta["blendshapes"]) != list(ARKIT_NAMES):
-            raise Head360Error(f"'{path}' uses a different blendshape list than this version of Head360")
+            raise Head360Error(f"{source} is not a Head360 mesh model (format {meta.get('format')!r})")
+        try:
+            blendshapes = json.loads(meta["blendshapes"])
+            model = MeshModel._from_arrays(meta, arrays)
+        except (KeyError, ValueError, IndexError, TypeError) as e:
+            raise Head360Error(f"{source} is a damaged mesh model ({type(e).__name__}: {e}); regenerate it") from e
+        if blendshapes != list(ARKIT_NAMES):
+            raise Head360Error(f"{source} uses a different blendshape list than this version of Head360")
+        for name in ("mean", "shape_basis", "expr_basis", "expr_shape_basis"):
+            if not np.isfinite(getattr(model, name)).all():
+                raise Head360Error(f"{source} holds NaN or infinite numbers in '{name}'; regenerate it")
+        return model
+
+    @staticmethod
+    def _from_arrays(meta: dict, arrays: dict) -> MeshModel:
         common = dict(
             faces=arrays["faces"].astype(np.int64),
             uvs=arrays["uvs"].astype(np.float32),
@@ -258,3 +279,12 @@ def roundtrip(model: MeshModel) -> MeshModel:
         path = Path(d) / "model.safetensors"
         model.save(path)
         return MeshModel.load(path)
+
+
+def _safetensors_metadata(data: bytes) -> dict:
+    """The ``__metadata__`` of a safetensors file's bytes (an 8-byte little-endian header length, then
+    the JSON header)."""
+    n = int.from_bytes(data[:8], "little")
+    if len(data) < 8 or not 0 < n <= len(data) - 8:
+        raise ValueError("not a safetensors file (bad header length)")
+    return json.loads(data[8 : 8 + n]).get("__metadata__") or {}
