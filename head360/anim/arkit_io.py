@@ -34,6 +34,7 @@ fixed in a documented way and listed in the :class:`ImportReport` that every rea
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -76,6 +77,10 @@ EYE_COLUMNS = ("LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll", "RightEyeYaw", "Righ
 LIVE_LINK_HEADER: tuple[str, ...] = ("Timecode", "BlendShapeCount") + LIVE_LINK_ORDER + HEAD_COLUMNS + EYE_COLUMNS
 BLEND_SHAPE_COUNT = len(LIVE_LINK_ORDER) + len(HEAD_COLUMNS) + len(EYE_COLUMNS)  # 61
 DEFAULT_TIMECODE_FPS = 60.0
+MAX_FRAMES = 200_000
+"""Longest take read (55 minutes at 60 fps); a longer file is refused while it is read."""
+MAX_JSON_BYTES = 256 * 1024 * 1024
+"""JSON is parsed whole: larger weight files are refused before reading (use CSV for long takes)."""
 
 
 @dataclass
@@ -270,6 +275,7 @@ def track_from_json(data, path: str = "") -> tuple[WeightTrack, ImportReport]:
         raise Head360Error(f"{where} has no 'frames' list; see `head360.anim.arkit_io` for the schema")
     if not frames:
         raise Head360Error(f"{where} has no frames")
+    _check_frame_count(len(frames), where)
     try:
         fps = float(data.get("fps", 30.0))
     except (TypeError, ValueError):
@@ -347,8 +353,17 @@ def _number(value, what: str, allow_nan: bool = False) -> float:
     return x
 
 
+def _check_frame_count(n: int, where: str) -> None:
+    if n > MAX_FRAMES:
+        raise Head360Error(f"{where} has more than {MAX_FRAMES} frames; split the take into shorter files")
+
+
 def read_json(path: str | Path) -> tuple[WeightTrack, ImportReport]:
     path = Path(path)
+    if path.is_file() and path.stat().st_size > MAX_JSON_BYTES:
+        raise Head360Error(
+            f"'{path}' is larger than {MAX_JSON_BYTES >> 20} MB; split the take, or write it as a Live Link Face CSV"
+        )
     text = _read_text(path)
     if not text.strip():
         raise Head360Error(f"'{path}' is empty; expected ARKit weights as JSON")
@@ -417,13 +432,18 @@ def read_csv(path: str | Path, timecode_fps: float = DEFAULT_TIMECODE_FPS) -> tu
     Rows with a timecode that cannot be read are skipped and reported; ``fps`` of the result is
     estimated from the median frame interval."""
     path = Path(path)
-    text = _read_text(path)
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
-    if not rows:
+    with _open_text(path) as fh:
+        return _read_csv_rows(path, (r for r in csv.reader(fh) if any(c.strip() for c in r)), timecode_fps)
+
+
+def _read_csv_rows(path: Path, rows, timecode_fps: float) -> tuple[WeightTrack, ImportReport]:
+    """read_csv on an iterator of non-blank rows (streamed: a take longer than MAX_FRAMES stops early)."""
+    header = next(rows, None)
+    if header is None:
         raise Head360Error(
             f"'{path}' is empty; expected a Live Link Face CSV starting with 'Timecode,BlendShapeCount,'"
         )
-    header = [c.strip() for c in rows[0]]
+    header = [c.strip() for c in header]
     if len(header) < 2 or header[0].lower() != "timecode" or header[1].lower() != "blendshapecount":
         got = ",".join(header[:3])
         raise Head360Error(
@@ -451,12 +471,10 @@ def read_csv(path: str | Path, timecode_fps: float = DEFAULT_TIMECODE_FPS) -> tu
         raise Head360Error(f"'{path}' has no blendshape columns (e.g. EyeBlinkLeft, JawOpen) after the header start")
     seen = set(weight_col.values())
     report.missing = [ARKIT_NAMES[j] for j in range(NUM_BLENDSHAPES) if j not in seen]
-    data = rows[1:]
-    if not data:
-        raise Head360Error(f"'{path}' has a header but no frames")
     times, weights, head, eyes = [], [], [], []
     skipped = 0
-    for r in data:
+    for r in rows:
+        _check_frame_count(len(times) + skipped, f"'{path}'")
         try:
             t = parse_timecode(r[0], timecode_fps)
         except (ValueError, IndexError):
@@ -476,6 +494,8 @@ def read_csv(path: str | Path, timecode_fps: float = DEFAULT_TIMECODE_FPS) -> tu
         weights.append(w)
         head.append(h)
         eyes.append(e)
+    if not times and not skipped:
+        raise Head360Error(f"'{path}' has a header but no frames")
     if skipped:
         report.notes.append(f"skipped {skipped} row(s) whose timecode is not HH:MM:SS:FF.sss at {timecode_fps:g} fps")
     if not times:
@@ -548,11 +568,22 @@ def write_track(track: WeightTrack, path: str | Path, timecode_fps: float = DEFA
 
 
 def _read_text(path: Path) -> str:
+    with _open_text(path) as fh:
+        return fh.read()
+
+
+@contextlib.contextmanager
+def _open_text(path: Path):
+    """The file opened as UTF-8 text (a BOM skipped); a missing file or one that is not text (also when
+    found midway through reading) raises Head360Error."""
     if not path.exists():
         raise Head360Error(f"'{path}' not found")
     if not path.is_file():
         raise Head360Error(f"'{path}' is not a file")
     try:
-        return path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            yield fh
     except UnicodeDecodeError as e:
         raise Head360Error(f"'{path}' is not a text file ({e.reason}); expected .json or .csv weights") from e
+    except OSError as e:
+        raise Head360Error(f"cannot read '{path}' ({e.strerror or e})") from e

@@ -7,6 +7,7 @@ over white -- the model's background colour -- and its alpha is kept as a hint o
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ MAX_SIDE = 4096
 
 MIN_SIDE = 32
 """Smaller images cannot hold a usable face."""
+
+MAX_PIXELS = 50_000_000
+"""Photo files with more pixels are refused from their header, before they are decoded (memory)."""
 
 
 @dataclass
@@ -57,22 +61,43 @@ def load_photo(source, name: str | None = None) -> Photo:
         if path.is_dir():
             raise Head360Error(f"'{path}' is a folder, not a photo; pass an image file (JPEG, PNG or WebP)")
         try:
-            with Image.open(path) as im:
+            with warnings.catch_warnings():  # the size is checked here, against a lower limit than Pillow's
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(path)
+            with im:
+                _refuse_huge(im.size, path.name)
+                longest = max(im.size)
+                if max(im.size) > MAX_SIDE:  # JPEG decodes straight at 1/2, 1/4 or 1/8 size; others ignore it
+                    im.draft(im.mode, tuple(max(1, n * MAX_SIDE // max(im.size)) for n in im.size))
                 im.load()
                 image = ImageOps.exif_transpose(im)
                 if image is im:
                     image = im.copy()
+        except Image.DecompressionBombError:
+            _refuse_huge(None, path.name)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
             raise Head360Error(
                 f"'{path.name}' is not an image this program can read ({type(e).__name__}); "
                 "use a JPEG, PNG or WebP photo"
             ) from e
-        return _from_pil(image, name or path.name)
+        photo = _from_pil(image, name or path.name)
+        photo.scale = max(photo.width, photo.height) / longest
+        return photo
     if isinstance(source, Image.Image):
         return _from_pil(ImageOps.exif_transpose(source) or source, name or "image")
     if isinstance(source, np.ndarray):
         return _from_array(source, name or "image")
     raise Head360Error(f"expected a photo path, a PIL image or a numpy array, got {type(source).__name__}")
+
+
+def _refuse_huge(size: tuple[int, int] | None, name: str) -> None:
+    """Head360Error for a photo of more than MAX_PIXELS (size None: one Pillow already found far larger)."""
+    if size is None or size[0] * size[1] > MAX_PIXELS:
+        found = "" if size is None else f" ({size[0]}x{size[1]})"
+        raise Head360Error(
+            f"'{name}' is too large{found}: photos can have at most {MAX_PIXELS // 1_000_000} megapixels; "
+            f"scale it down (e.g. to {MAX_SIDE} pixels on its longest side)"
+        )
 
 
 def _from_pil(image, name: str) -> Photo:
@@ -86,6 +111,8 @@ def _from_pil(image, name: str) -> Photo:
         return _from_array(arr / max(float(arr.max()), 1e-6), name)
     has_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info)
     image = image.convert("RGBA" if has_alpha else "RGB")
+    if max(image.size) >= 2 * MAX_SIDE:  # shrink by a whole factor before the array copies (memory)
+        image = image.reduce(max(image.size) // MAX_SIDE)
     return _from_array(np.asarray(image), name)
 
 

@@ -182,3 +182,32 @@ def test_resample_keeps_the_curve():
     assert len(tr) == 11
     assert tr.weight("jawOpen")[5] == pytest.approx(1.0)
     assert tr.weight("jawOpen")[2] == pytest.approx(0.4)
+
+
+def test_a_take_longer_than_the_limit_is_refused_while_streaming(tmp_path, monkeypatch):
+    monkeypatch.setattr(arkit_io, "MAX_FRAMES", 50)
+    rows = [[format_timecode(i / 60.0), 61] + [0.1] * 61 for i in range(10_000)]
+    path = _csv(tmp_path / "long.csv", LIVE_LINK_HEADER, rows)
+    read_rows = []
+    original = arkit_io._check_frame_count
+    monkeypatch.setattr(arkit_io, "_check_frame_count", lambda n, where: (read_rows.append(n), original(n, where)))
+    with pytest.raises(Head360Error, match="more than 50 frames; split the take"):
+        read_csv(path)
+    assert max(read_rows) <= 51  # stopped at the limit, not after reading the whole file
+    (tmp_path / "long.json").write_text(json.dumps({"fps": 30, "frames": [{"weights": {}}] * 51}))
+    with pytest.raises(Head360Error, match="more than 50 frames"):
+        read_json(tmp_path / "long.json")
+
+
+def test_a_json_take_too_large_to_parse_is_refused_from_its_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(arkit_io, "MAX_JSON_BYTES", 1000)
+    (tmp_path / "big.json").write_text(json.dumps({"fps": 30, "frames": [{"weights": {"jawOpen": 0.5}}] * 100}))
+    with pytest.raises(Head360Error, match="larger than .* MB; split the take"):
+        read_json(tmp_path / "big.json")
+
+
+def test_a_csv_that_stops_being_text_midway_is_one_error(tmp_path):
+    path = _csv(tmp_path / "bin.csv", LIVE_LINK_HEADER, [[format_timecode(0.0), 61] + [0.1] * 61])
+    path.write_bytes(path.read_bytes() + b"\xff\xfe\xfa" * 40000)
+    with pytest.raises(Head360Error, match="not a text file"):
+        read_csv(path)
