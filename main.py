@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     except Head360Error as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # a folder or file the system refused where no command expected it (read-only, full disk)
+        where = f" '{e.filename}'" if e.filename else ""
+        remedy = "check the path, its permissions and free space"
+        print(f"error: cannot use{where}: {e.strerror or e}; {remedy}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
