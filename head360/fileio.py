@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 
 from head360.errors import Head360Error
@@ -37,8 +39,9 @@ def atomic_path(path: str | os.PathLike):
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise Head360Error(f"cannot create folder '{path.parent}': {e.strerror or e}") from e
+    _remove_stale_parts(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.{os.getpid()}-", suffix=f".part{path.suffix}")
     except OSError as e:
         raise Head360Error(f"cannot write '{path}': {e.strerror or e}; choose another location") from e
     os.close(fd)
@@ -60,6 +63,45 @@ def stays_inside(relative: str) -> bool:
     Decided from the text alone, before anything is opened."""
     parts = relative.replace("\\", "/").split("/")
     return bool(relative) and not (relative.startswith(("/", "\\", "~")) or ":" in parts[0] or ".." in parts)
+
+
+STALE_PART_SECONDS = 24 * 3600
+"""A temporary file of :func:`atomic_path` this old is stale even when its writer's process id is running
+again (ids are reused) or cannot be checked (another machine on a shared disk)."""
+
+
+def _remove_stale_parts(path: Path) -> None:
+    """Delete what killed writers of ``path`` left behind: ``.{stem}.{pid}-{random}.part{suffix}`` files
+    whose process is gone (or that are older than STALE_PART_SECONDS), and parts of the earlier naming
+    without a process id (``.{stem}.{random}.part{suffix}``) older than an hour. Other files are never
+    touched."""
+    pattern = re.compile(rf"\.{re.escape(path.stem)}\.(?:(\d+)-)?[A-Za-z0-9_]+\.part{re.escape(path.suffix)}")
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None:
+            continue
+        with contextlib.suppress(OSError):
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            pid = match.group(1)
+            if age > STALE_PART_SECONDS or (age > 3600 if pid is None else not _running(int(pid))):
+                os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # Windows' os.kill would end the process: keep the file
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists (another user's) or cannot be told: keep its file
+    return True
 
 
 def _umask() -> int:
