@@ -51,6 +51,10 @@ def atomic_path(path: str | os.PathLike):
         # mkstemp makes 0600 (and some writers recreate the file): exports should read like any file
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as e:  # named after the file asked for: the temporary name means nothing to the user
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise Head360Error(f"cannot write '{path}': {e.strerror or e}; check free space and permissions") from e
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

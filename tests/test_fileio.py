@@ -43,3 +43,14 @@ def test_a_failed_write_leaves_nothing(tmp_path):
             tmp.write_text("partial")
             raise RuntimeError("renderer failed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_the_system_refuses_is_reported_under_the_final_name(tmp_path):
+    from head360.errors import Head360Error
+
+    with pytest.raises(Head360Error) as e:
+        with atomic_path(tmp_path / "head.ply") as tmp:
+            raise OSError(28, "No space left on device", str(tmp))
+    message = str(e.value)
+    assert f"'{tmp_path / 'head.ply'}'" in message and ".part" not in message and "No space left" in message
+    assert list(tmp_path.iterdir()) == []
