@@ -12,6 +12,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("head360.cli.render", "render", "render one image of a head from a checkpoint"),
     ("head360.cli.turntable", "turntable", "render a 360-degree turntable video (mp4 or gif)"),
     ("head360.cli.export_mesh", "export-mesh", "extract the full-head mesh (obj/ply/glb) by marching cubes"),
+    ("head360.cli.export_rig", "export-rig", "the head as a glTF rig (.glb): 52 ARKit morph targets, texture, hair"),
     ("head360.cli.animate", "animate", "ARKit weights in/out, video-driven capture, animation videos (mp4 or gif)"),
     ("head360.cli.fit", "fit", "fit an animatable 360-degree head to one portrait photo (.h360 subject)"),
     ("head360.cli.bench", "bench", "time a checkpoint (camera moves, code changes, mesh export) as JSON"),

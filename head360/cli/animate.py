@@ -6,6 +6,7 @@ animate --weights W.json|.csv --out anim.mp4|.gif --checkpoint C [--subject S] [
 animate --weights W.csv --out W.json                        convert Live Link Face CSV <-> JSON
 animate --animation A.json --out anim.mp4|.gif --checkpoint C   render a keyframed timeline
 animate --animation A.json --out weights.csv                bake a timeline's weights per frame
+animate --weights W.csv|--animation A.json|--video V --out take.glb --checkpoint C   the glTF rig animated by the take
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 
 TRACK_OUT = (".json", ".csv")
 VIDEO_OUT = (".mp4", ".gif")
+RIG_OUT = (".glb",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--weights", help="ARKit weights per frame: our .json or a Live Link Face .csv")
     src.add_argument("--animation", help="keyframed timeline (.json, saved by the studio's Timeline panel)")
     parser.add_argument(
-        "--out", required=True, help="weights.json | weights.csv (ARKit data) or anim.mp4 | anim.gif (video)"
+        "--out",
+        required=True,
+        help="weights.json | weights.csv (ARKit data), anim.mp4 | anim.gif (video) or take.glb (animated glTF rig)",
     )
     parser.add_argument(
         "--checkpoint", default=None, help="model checkpoint (.safetensors) for video output; default: the bundled demo"
@@ -44,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--smoothing", type=float, default=0.025, help="capture: temporal filter sigma in seconds")
     parser.add_argument("--max-frames", type=int, default=None, help="capture: read at most this many video frames")
+    from head360.cli.export_rig import add_rig_arguments
+
+    add_rig_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from head360.cli._model_args import check_output
     from head360.errors import Head360Error
 
-    out = check_output(args.out, TRACK_OUT + VIDEO_OUT, "--out")
+    out = check_output(args.out, TRACK_OUT + VIDEO_OUT + RIG_OUT, "--out")
+    to_rig = out.suffix.lower() in RIG_OUT
     to_video = out.suffix.lower() in VIDEO_OUT
     if to_video and args.fps is not None:
         from head360.export.video import check_fps
@@ -66,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         raise Head360Error(f"--smoothing must be >= 0 seconds, got {args.smoothing}")
     config = _render_config(args)
     ckpt = None
-    if to_video:
+    if to_video or to_rig:
         ckpt = _load_checkpoint(args)
     elif args.checkpoint is not None and args.video is None:
         print("note: --checkpoint is only used to render videos; ignored", file=sys.stderr)
@@ -84,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         timeline = Timeline.load(args.animation)
         if not to_video:
             track = _bake(timeline, config.fps)
+    if to_rig:
+        return _write_rig(args, ckpt, track, config, out)
     if not to_video:
         if config.fps is not None and args.animation is None and config.fps != track.fps:
             track = track.resampled(config.fps)
@@ -105,6 +115,26 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=len(states), unit="frame", desc="animate") as bar:
         n = write_animation(checkpoint.generator, subject, states, out, fps, config, progress=bar.update)
     print(f"wrote {out}: {n} frames at {fps:g} fps")
+    return 0
+
+
+def _write_rig(args, ckpt, track, config, out) -> int:
+    from head360.cli.export_rig import rig_config
+    from head360.export.rig import export_rig, summary
+
+    if config.fps is not None and config.fps != track.fps:
+        track = track.resampled(config.fps)
+    checkpoint, subject = ckpt
+    rig = export_rig(
+        checkpoint.generator,
+        subject,
+        out,
+        hairstyle=None if args.no_hair else "keep",
+        config=rig_config(args),
+        take=track,
+        head_pose=not args.no_head_pose,
+    )
+    print(f"wrote {out}: {summary(rig)}")
     return 0
 
 
