@@ -6,6 +6,13 @@ set -euo pipefail
 pkgs=(xvfb xauth libgl1-mesa-dri libglx-mesa0 libgl1 libegl1 libegl-mesa0 libgles2 libosmesa6 mesa-utils
       xdotool x11-utils imagemagick)
 missing=()
+# node's glTF validator (tools/package.json, pinned by its lock file) checks the rig export in the tests
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if command -v npm >/dev/null 2>&1; then
+  [ -d "$here/tools/node_modules/gltf-validator" ] || (cd "$here/tools" && npm ci --no-audit --no-fund --silent)
+else
+  echo "install-system-deps: npm not found; install Node.js to run the glTF validator tests" >&2
+fi
 if ! command -v dpkg >/dev/null 2>&1; then
   echo "install-system-deps: not a Debian system; make sure Xvfb, xdotool and Mesa (EGL) are installed" >&2
   exit 0
