@@ -22,6 +22,9 @@ import numpy as np
 
 from head360.errors import Head360Error
 
+METRES_PER_UNIT = 0.1
+"""World units are 10 cm."""
+
 HEAD_BOX_HALF = 1.6
 """Half the edge of the cube (world units) that holds the whole head, hair and neck stub."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from head360.cameras import METRES_PER_UNIT
 from head360.cli._model_args import add_checkpoint_arguments
 
 
@@ -19,20 +20,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--decimate", type=float, default=None, help="keep about this fraction of the faces")
     parser.add_argument(
-        "--scale", type=float, default=1.0, help="multiply positions (1 = world units of 10 cm, 0.1 = metres)"
+        "--min-part",
+        type=float,
+        default=None,
+        help="drop separate pieces with fewer than this fraction of the faces (default 0.005; 0 keeps them all)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=METRES_PER_UNIT,
+        help=f"multiply positions (default {METRES_PER_UNIT:g}: metres, as glTF expects; 1: world units of 10 cm)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
     import time
 
     from head360.cli._model_args import check_output, load_model_and_subject
     from head360.errors import Head360Error
-    from head360.export.mesh import MESH_SUFFIXES, extract_mesh, save_mesh
+    from head360.export.mesh import MESH_SUFFIXES, MIN_PART, check_mesh_options, extract_mesh, save_mesh
 
     out = check_output(args.out, MESH_SUFFIXES, "--out")
-    if not args.scale > 0:
-        raise Head360Error(f"--scale must be positive, got {args.scale}")
+    min_part = MIN_PART if args.min_part is None else args.min_part
+    check_mesh_options(args.resolution, args.decimate, min_part)
+    if not (math.isfinite(args.scale) and args.scale > 0):
+        raise Head360Error(f"--scale must be a positive number, got {args.scale}")
+    if args.iso is not None and not (math.isfinite(args.iso) and args.iso > 0):
+        raise Head360Error(f"--iso must be a positive density, got {args.iso}")
     ckpt, subject, weights, hairstyle, hair = load_model_and_subject(args)
     import torch
 
@@ -41,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with torch.no_grad():
         planes = subject_planes(ckpt.generator, subject, weights, hairstyle if hair else None)
-        mesh = extract_mesh(ckpt.generator, planes, args.resolution, args.iso, hair=hair, decimate=args.decimate)
+        mesh = extract_mesh(
+            ckpt.generator, planes, args.resolution, args.iso, hair=hair, decimate=args.decimate, min_part=min_part
+        )
     save_mesh(mesh, out, scale=args.scale)
     took = time.perf_counter() - start
     print(f"wrote {out}: {len(mesh.vertices)} vertices, {len(mesh.faces)} faces, iso {mesh.iso:.3g} ({took:.1f} s)")
