@@ -37,3 +37,20 @@ def test_turntable_refuses_rates_and_angles_it_cannot_encode(tiny_checkpoint, tm
     code, _, err = run_cli(capsys, "turntable", "--checkpoint", tiny_checkpoint, *args, "--out", tmp_path / out)
     assert_one_line_error(code, err, message)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--resolution", "5000"], "mesh resolution must be between 8 and 1024"),
+        (["--decimate", "0"], "--decimate is the fraction"),
+        (["--min-part", "1.5"], "--min-part is a fraction"),
+        (["--scale", "nan"], "--scale must be a positive number"),
+        (["--iso", "inf"], "--iso must be a positive density"),
+    ],
+)
+def test_export_mesh_checks_its_settings_before_the_model_loads(tmp_path, capsys, args, message):
+    missing = tmp_path / "no-such-model.safetensors"  # never opened: the settings are refused first
+    code, _, err = run_cli(capsys, "export-mesh", "--checkpoint", missing, *args, "--out", tmp_path / "head.glb")
+    assert_one_line_error(code, err, message)
+    assert list(tmp_path.iterdir()) == []
