@@ -1,6 +1,6 @@
-"""Export: the full-head mesh (OBJ/PLY/GLB by marching cubes), a turntable video (mp4/gif) and a screenshot
-(PNG), each written by the same library calls as `export-mesh`, `turntable` and `render`, in a background
-job with a progress bar; the window keeps running and the saved path is shown."""
+"""Export: the full-head mesh (OBJ/PLY/GLB by marching cubes), the glTF rig (GLB), a turntable video (mp4/gif)
+and a screenshot (PNG), each written by the same library calls as `export-mesh`, `export-rig`, `turntable` and
+`render`, in a background job with a progress bar; the window keeps running and the saved path is shown."""
 
 from __future__ import annotations
 
@@ -84,6 +84,11 @@ class ExportPanel(Panel):
                 tag="export_mesh_keep",
             )
             dpg.add_button(label="Export mesh", tag="export_mesh_button", callback=self._on_export_mesh)
+            dpg.add_separator()
+            dpg.add_text("Rig (glTF .glb: 52 ARKit morph targets, baked texture, hair mesh)")
+            with dpg.group(horizontal=True):
+                dpg.add_checkbox(label="Hair", default_value=True, tag="export_rig_hair")
+                dpg.add_button(label="Export rig", tag="export_rig_button", callback=self._on_export_rig)
             dpg.add_separator()
             dpg.add_text("Turntable video (360° orbit)")
             with dpg.group(horizontal=True):
@@ -234,6 +239,26 @@ class ExportPanel(Panel):
             return path
 
         self._start("mesh export", work)
+
+    def _on_export_rig(self) -> None:
+        """The current head (expression as the rig's default weights) as a glTF rig, like `export-rig`."""
+        folder = self._folder()
+        hair = bool(dpg.get_value("export_rig_hair"))
+        head, weights = self._snapshot()
+        g = self.studio.generator
+        path = output_path(folder, "rig", "glb")
+
+        def work(job):
+            from head360.export.rig import export_rig
+            from head360.gl.context import close_thread_context
+
+            try:
+                export_rig(g, head, path, job.report, weights=weights, hairstyle=head.hairstyle if hair else None)
+            finally:
+                close_thread_context()  # the texture bake rasterized the UVs in this job thread's context
+            return path
+
+        self._start("rig export", work)
 
     def _on_export_video(self) -> None:
         s = self.studio
