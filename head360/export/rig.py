@@ -29,13 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from head360.arkit import ARKIT_NAMES, NUM_BLENDSHAPES
+from head360.cameras import METRES_PER_UNIT
 from head360.errors import Head360Error
 from head360.fileio import atomic_path
 from head360.labels import Label
 
 RIG_SUFFIXES = (".glb",)
-METRES_PER_UNIT = 0.1
-"""World units (10 cm) -> metres."""
 
 PART_GROUPS: dict[str, tuple[str, ...]] = {
     "skin": ("skin", "ear_left", "ear_right", "eye_socket_left", "eye_socket_right"),
@@ -318,8 +317,9 @@ def hair_mesh(
     from head360.export.mesh import (
         ExportedMesh,
         auto_iso,
-        decimate_vertex_clustering,
+        decimate_mesh,
         density_grid,
+        drop_small_parts,
         grid_coordinates,
         surface_from_grid,
         vertex_colors,
@@ -350,10 +350,9 @@ def hair_mesh(
     if not hair_only.max() > level:
         return None
     hv, hf = surface_from_grid(hair_only, level)
-    out = ExportedMesh(hv, hf, vertex_colors(generator, planes, hv, hair=True), level)
+    out = drop_small_parts(ExportedMesh(hv, hf, vertex_colors(generator, planes, hv, hair=True), level))
     if decimate is not None and decimate < 1.0:
-        out = decimate_vertex_clustering(out, decimate)
-        out.iso = level
+        out = drop_small_parts(decimate_mesh(out, decimate))
     return out
 
 
