@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: Xvfb and xdotool for the studio tests, Mesa (llvmpipe) for OpenGL
-# through EGL without a display, ImageMagick for screenshots. Installs only what is missing, and only
+# through EGL without a display, ImageMagick for screenshots, ffmpeg for ffprobe (reads exported videos
+# as players do). Installs only what is missing, and only
 # as root; otherwise it names what to install.
 set -euo pipefail
 pkgs=(xvfb xauth libgl1-mesa-dri libglx-mesa0 libgl1 libegl1 libegl-mesa0 libgles2 libosmesa6 mesa-utils
-      xdotool x11-utils imagemagick)
+      xdotool x11-utils imagemagick ffmpeg)
 missing=()
 # node's glTF validator (tools/package.json, pinned by its lock file) checks the rig export in the tests
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

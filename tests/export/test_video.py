@@ -75,3 +75,33 @@ def test_an_encoder_that_writes_nothing_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(Head360Error, match="ffmpeg wrote nothing"):
         write_video(_frames(3), tmp_path / "a.mp4", fps=12)
     assert list(tmp_path.iterdir()) == []
+
+
+def _ffprobe(path, *args) -> dict:
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("ffprobe") is None:
+        pytest.fail("ffprobe is not installed: run `make system-deps` (Debian's ffmpeg package)")
+    proc = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", *args, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_mp4_reads_in_ffprobe_as_h264_at_the_asked_rate_and_streams(tmp_path):
+    out = tmp_path / "turn.mp4"
+    assert write_video(_frames(24, size=(48, 64)), out, fps=12) == 24
+    info = _ffprobe(out, "-count_frames", "-show_streams", "-show_format")
+    (stream,) = info["streams"]
+    assert stream["codec_name"] == "h264" and stream["pix_fmt"] == "yuv420p"
+    assert (stream["width"], stream["height"]) == (64, 48)
+    assert stream["avg_frame_rate"] == "12/1" and int(stream["nb_read_frames"]) == 24
+    assert float(info["format"]["duration"]) == pytest.approx(2.0, abs=0.01)
+    data = out.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat"), "the index (moov) must come first for streaming"
