@@ -22,7 +22,6 @@ one); they are counted and reported.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from head360.anim.arkit_io import WeightTrack
 from head360.arkit import NUM_BLENDSHAPES, index_of
 from head360.errors import Head360Error
 from head360.fit.meshfit import UNSEEN_BY_LANDMARKS
+from head360.threads import single_torch_thread
 
 VIDEO_INPUT_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".gif")
 
@@ -554,7 +554,9 @@ def track_performance(
     if fit_offsets:
         groups.append({"params": [offsets], "lr": 0.003})
     opt = torch.optim.Adam(groups)
-    with _single_thread():
+    # thousands of tiny tensor ops: one intra-op thread is several times faster than two (and far faster
+    # on a busy machine); only this thread's count changes, so the studio's viewport keeps its threads
+    with single_torch_thread():
         for step in range(cfg.steps):
             opt.zero_grad()
             r = residuals()
@@ -589,17 +591,3 @@ def track_performance(
         errors_px=err,
         offsets=offsets.detach().numpy().reshape(nl, 3).copy(),
     )
-
-
-@contextlib.contextmanager
-def _single_thread():
-    """The solve is thousands of tiny tensor ops: one intra-op thread is several times faster than two
-    (and far faster on a busy machine, where threads wait for each other). Restored afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

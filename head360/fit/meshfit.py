@@ -38,6 +38,7 @@ from head360.arkit import NUM_BLENDSHAPES
 from head360.cameras import CAMERA_RADIUS, FOCAL, Camera
 from head360.errors import Head360Error
 from head360.fileio import write_json
+from head360.threads import single_torch_thread
 
 TABLE_FORMAT = "head360-landmark-table/1"
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -383,12 +384,8 @@ class MeshFitter:
         shape: [50] a fixed shape code (then only pose, focal and expression move);
         visible: [478] bool, landmarks to use (default all the table needs)
         """
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # tiny tensors: extra threads only add synchronisation
-        try:
+        with single_torch_thread():  # tiny tensors: extra threads only add synchronisation
             return self._fit(landmarks_px, image_size, config or self.config, init, shape, visible)
-        finally:
-            torch.set_num_threads(threads)
 
     def _fit(self, landmarks_px, image_size, cfg: MeshFitConfig, init, shape, visible) -> MeshFit:
         t0 = time.perf_counter()
