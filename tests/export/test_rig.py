@@ -291,3 +291,21 @@ def test_bad_input_is_one_line_and_leaves_no_file(case, tiny_checkpoint, tmp_pat
     assert not out.exists()
     if out.parent.is_dir():
         assert not list(out.parent.iterdir())  # no temporary file either
+
+
+def test_a_subject_with_optimised_planes_exports_at_its_fixed_expression(generator):
+    """Planes stored in a subject file hold one expression: the texture is baked there (it cannot be
+    rebuilt at neutral) and the rig shows that expression by default, still with all 52 targets."""
+    from head360.export.rig import RigConfig, build_rig
+    from head360.model.checkpoint import Subject
+
+    t, s, _ = codes(generator)
+    weights = np.zeros(52, np.float32)
+    weights[INDEX["jawOpen"]] = 0.4
+    with torch.no_grad():
+        planes = generator.planes(t, s, torch.as_tensor(weights)[None], None)
+    subject = Subject(t[0].numpy(), s[0].numpy(), weights, head_planes=planes.head[0].numpy())
+    rig = build_rig(generator, subject, config=RigConfig(texture_resolution=32))
+    assert rig.hair is None and rig.texture.shape == (32, 32, 3)
+    np.testing.assert_allclose(rig.default_weights, weights)
+    assert all(p.targets.shape[0] == 52 for p in rig.parts)
