@@ -24,12 +24,11 @@ def main() -> None:
     import numpy as np
     from skimage import data
 
+    from head360.assets import checkpoint_or_bundled
     from head360.fileio import write_image
-    from head360.fit.pipeline import find_demo_checkpoint, fit_photo
+    from head360.fit.pipeline import fit_photo
 
-    ckpt = args.checkpoint or find_demo_checkpoint()
-    if ckpt is None:
-        sys.exit("no --checkpoint and no demo model in assets/")
+    ckpt = checkpoint_or_bundled(args.checkpoint)
     result = fit_photo(data.astronaut(), ckpt, steps=args.steps, log=lambda m: print(m, file=sys.stderr))
     names = ("photo", "segmentation", "reference", "front", "side", "back")
     write_image(args.out, np.concatenate([result.images[k] for k in names], axis=1))

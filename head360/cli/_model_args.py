@@ -11,7 +11,9 @@ from head360.errors import Head360Error
 
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser, subject: bool = True) -> None:
-    parser.add_argument("--checkpoint", required=True, help="model checkpoint (.safetensors)")
+    parser.add_argument(
+        "--checkpoint", default=None, help="model checkpoint (.safetensors; default: the bundled demo model)"
+    )
     parser.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda")
     if subject:
         parser.add_argument(
@@ -89,10 +91,11 @@ def resolve_device(name: str):
 
 def load_model_and_subject(args: argparse.Namespace):
     """-> (checkpoint, subject, blend weights [52], hairstyle name or None, hair on?)."""
+    from head360.assets import checkpoint_or_bundled
     from head360.model.checkpoint import load_checkpoint, resolve_subject
 
     device = resolve_device(args.device)
-    ckpt = load_checkpoint(args.checkpoint, device=device)
+    ckpt = load_checkpoint(checkpoint_or_bundled(args.checkpoint), device=device)
     subject = resolve_subject(ckpt, args.subject)
     weights = parse_blendshapes(args.blendshape, subject.blend_weights)
     hairstyle = subject.hairstyle if args.hairstyle is None else args.hairstyle

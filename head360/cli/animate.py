@@ -156,20 +156,11 @@ def _load_checkpoint(args):
     """-> (checkpoint, subject with the chosen hairstyle)."""
     from dataclasses import replace
 
+    from head360.assets import checkpoint_or_bundled
     from head360.cli._model_args import resolve_device
-    from head360.errors import Head360Error
     from head360.model.checkpoint import load_checkpoint, resolve_subject
 
-    path = args.checkpoint
-    if path is None:
-        from head360.assets import ASSETS_DIR, bundled_checkpoint
-
-        path = bundled_checkpoint()
-        if path is None:
-            raise Head360Error(
-                f"rendering a video needs a model: pass --checkpoint C (no bundled demo model in '{ASSETS_DIR}')"
-            )
-    ckpt = load_checkpoint(path, device=resolve_device(args.device))
+    ckpt = load_checkpoint(checkpoint_or_bundled(args.checkpoint), device=resolve_device(args.device))
     ckpt.generator.quality(args.quality)
     subject = resolve_subject(ckpt, args.subject)
     if args.hairstyle is not None:

@@ -6,7 +6,9 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="model checkpoint (.safetensors)")
+    parser.add_argument(
+        "--checkpoint", default=None, help="model checkpoint (.safetensors; default: the bundled demo model)"
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--frames", type=int, default=10, help="frames timed per figure (default 10)")
     parser.add_argument("--mesh-resolution", type=int, default=256, help="grid of the timed mesh export")
@@ -17,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from head360.assets import checkpoint_or_bundled
     from head360.cli._model_args import resolve_device
     from head360.model.bench import run_bench
     from head360.model.checkpoint import load_checkpoint
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
             raise Head360Error(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    ckpt = load_checkpoint(args.checkpoint, device=device)
+    ckpt = load_checkpoint(checkpoint_or_bundled(args.checkpoint), device=device)
     result = run_bench(ckpt, frames=args.frames, mesh_resolution=args.mesh_resolution, paper=not args.no_paper)
     print(json.dumps(result, indent=2))
     return 0

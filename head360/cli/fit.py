@@ -42,12 +42,11 @@ def run(args: argparse.Namespace) -> int:
     if not photo.is_file():
         raise Head360Error(f"photo '{photo}' not found" if not photo.exists() else f"'{photo}' is not a file")
     device = resolve_device(args.device)
-    from head360.fit.pipeline import FitConfig, find_demo_checkpoint, fit_photo
+    from head360.assets import checkpoint_or_bundled
+    from head360.fit.pipeline import FitConfig, fit_photo
     from head360.model.checkpoint import load_checkpoint
 
-    ckpt_path = args.checkpoint or find_demo_checkpoint()
-    if ckpt_path is None:
-        raise Head360Error("no --checkpoint given and no bundled demo model in assets/; pass --checkpoint MODEL")
+    ckpt_path = checkpoint_or_bundled(args.checkpoint)
     ckpt = load_checkpoint(ckpt_path, device=device)
     hair = args.hairstyle.strip()
     config = FitConfig(hairstyle=None if hair.lower() == "none" else ("auto" if hair.lower() == "auto" else hair))

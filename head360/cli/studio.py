@@ -25,18 +25,10 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(headless_message(problem), file=sys.stderr)
         return 2
-    from head360.errors import Head360Error
 
-    if args.checkpoint is None:
-        from head360.assets import ASSETS_DIR, bundled_checkpoint
+    from head360.assets import checkpoint_or_bundled
 
-        found = bundled_checkpoint()
-        if found is None:
-            raise Head360Error(
-                f"no bundled demo model in '{ASSETS_DIR}': pass --checkpoint C (train one with `python main.py "
-                "train`, or write an untrained one with `python -m head360.model.init_checkpoint`)"
-            )
-        args.checkpoint = str(found)
+    args.checkpoint = str(checkpoint_or_bundled(args.checkpoint))
     from app.studio import StudioOptions, run_studio
 
     options = StudioOptions(

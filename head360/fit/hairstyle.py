@@ -24,13 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from head360.assets import ASSETS_DIR
 from head360.errors import Head360Error
 from head360.fileio import atomic_path
 
 GRID = 24
 """Side of the downsampled masks the classifier sees."""
 FORMAT = "head360-hairstyle-classifier/2"
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "assets" / "hairstyle_classifier.safetensors"
+DEFAULT_PATH = ASSETS_DIR / "hairstyle_classifier.safetensors"
 
 
 MASK_SIZE = 128

@@ -35,14 +35,14 @@ import numpy as np
 import torch
 
 from head360.arkit import NUM_BLENDSHAPES
+from head360.assets import ASSETS_DIR
 from head360.cameras import CAMERA_RADIUS, FOCAL, Camera
 from head360.errors import Head360Error
 from head360.fileio import write_json
 from head360.threads import single_torch_thread
 
 TABLE_FORMAT = "head360-landmark-table/1"
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-CALIBRATED_TABLE_PATH = ASSETS / "landmark_table.json"
+CALIBRATED_TABLE_PATH = ASSETS_DIR / "landmark_table.json"
 """The calibrated table written by ``python -m head360.fit.calibrate`` (used when it fits the mesh)."""
 
 
@@ -665,15 +665,3 @@ def _initial_pose(points: np.ndarray, target: np.ndarray, principal: np.ndarray,
         r, _ = cv2.Rodrigues(rvec)
         return r, tvec.reshape(3), focal
     return r0, t0, focal
-
-
-def fit_mesh(
-    mesh,
-    landmarks_px: np.ndarray,
-    image_size: tuple[int, int],
-    table: LandmarkTable | None = None,
-    config: MeshFitConfig | None = None,
-    **kwargs,
-) -> MeshFit:
-    """One-shot :meth:`MeshFitter.fit` (builds the fitter; keep a :class:`MeshFitter` for many frames)."""
-    return MeshFitter(mesh, table, config).fit(landmarks_px, image_size, **kwargs)

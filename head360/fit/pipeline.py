@@ -29,7 +29,6 @@ from head360.fit.invert import InversionConfig, ProgressFn
 from head360.fit.meshfit import MeshFitConfig
 
 PREPARATION_STEPS = 6
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 @dataclass
@@ -119,22 +118,6 @@ def hair_coverage(
     coverage but another colour (hair in front of the head: a fringe, hair over the ears)."""
     diff = np.abs(with_hair.astype(np.float32) - bald.astype(np.float32)).max(-1) / 255.0
     return np.clip(np.maximum(alpha_hair - alpha_bald, (diff - 0.06) / 0.1), 0.0, 1.0).astype(np.float32)
-
-
-def find_demo_checkpoint() -> Path | None:
-    """The bundled demo model: a Head360 checkpoint among ``assets/*.safetensors``."""
-    from safetensors import safe_open
-
-    from head360.model.checkpoint import CHECKPOINT_FORMAT
-
-    for path in sorted(ASSETS.glob("*.safetensors")):
-        try:
-            with safe_open(str(path), framework="numpy") as f:
-                if (f.metadata() or {}).get("format") == CHECKPOINT_FORMAT:
-                    return path
-        except Exception:  # not a safetensors file: not ours
-            continue
-    return None
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -14,10 +13,11 @@ import numpy as np
 from OpenGL import GL
 from OpenGL.raw.GL.VERSION.GL_2_0 import glVertexAttribPointer as _raw_vertex_attrib_pointer
 
+from head360.assets import data_folder
 from head360.errors import Head360Error
 from head360.gl.context import GLContext
 
-SHADER_DIR = Path(__file__).resolve().parents[2] / "shaders"
+SHADER_DIR = data_folder("shaders")
 """GLSL sources (``#version 330 core``), in the repository's ``shaders/`` folder."""
 
 # --- geometry -------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from pathlib import Path
 
 import numpy as np
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-DEFAULT_PATH = ASSETS / "mesh_model.safetensors"
+from head360.assets import ASSETS_DIR
+
+DEFAULT_PATH = ASSETS_DIR / "mesh_model.safetensors"
 _cache: dict = {}
 
 

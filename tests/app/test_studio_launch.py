@@ -40,11 +40,8 @@ def test_main_without_arguments_and_no_display_exits_2():
 
 
 @pytest.mark.gui
-def test_main_without_arguments_names_the_missing_demo_model(xvfb_display):
-    from head360.assets import bundled_checkpoint
-
-    if bundled_checkpoint() is not None:
-        pytest.skip("a demo model is bundled: `python main.py` opens it (covered by the window test)")
+def test_main_without_arguments_names_the_missing_demo_model(xvfb_display, tmp_path, monkeypatch):
+    monkeypatch.setenv("HEAD360_ASSETS", str(tmp_path))  # an installation without the bundled files
     result = run_main([], xvfb_display)
     assert result.returncode == 1
     assert "no bundled demo model" in result.stderr and "--checkpoint" in result.stderr
