@@ -68,7 +68,7 @@ class StudioOptions:
 
 class Studio:
     def __init__(self, options: StudioOptions) -> None:
-        from head360.cli._model_args import resolve_device
+        from head360.device import resolve_device
         from head360.model.checkpoint import load_checkpoint
 
         self.options = options

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> int:
     import torch
 
-    from head360.cli._model_args import resolve_device
+    from head360.device import resolve_device
     from head360.model.bench import parameter_counts, run_bench
     from head360.model.checkpoint import load_checkpoint
     from head360.model.config import make_config, presets

@@ -74,24 +74,10 @@ def check_output(path: str, suffixes: tuple[str, ...], what: str) -> Path:
     return out
 
 
-def resolve_device(name: str):
-    import torch
-
-    name = name.strip().lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise Head360Error("--device cuda asked for, but torch sees no CUDA GPU here; use --device cpu")
-        return torch.device(name)
-    if name != "cpu":
-        raise Head360Error(f"--device must be auto, cpu or cuda, got '{name}'")
-    return torch.device("cpu")
-
-
 def load_model_and_subject(args: argparse.Namespace):
     """-> (checkpoint, subject, blend weights [52], hairstyle name or None, hair on?)."""
     from head360.assets import checkpoint_or_bundled
+    from head360.device import resolve_device
     from head360.model.checkpoint import load_checkpoint, resolve_subject
 
     device = resolve_device(args.device)

@@ -157,7 +157,7 @@ def _load_checkpoint(args):
     from dataclasses import replace
 
     from head360.assets import checkpoint_or_bundled
-    from head360.cli._model_args import resolve_device
+    from head360.device import resolve_device
     from head360.model.checkpoint import load_checkpoint, resolve_subject
 
     ckpt = load_checkpoint(checkpoint_or_bundled(args.checkpoint), device=resolve_device(args.device))

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from head360.assets import checkpoint_or_bundled
-    from head360.cli._model_args import resolve_device
+    from head360.device import resolve_device
     from head360.model.bench import run_bench
     from head360.model.checkpoint import load_checkpoint
 

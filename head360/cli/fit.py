@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from head360.cli._model_args import check_output, resolve_device
+    from head360.cli._model_args import check_output
+    from head360.device import resolve_device
     from head360.errors import Head360Error
     from head360.model.checkpoint import SUBJECT_SUFFIX
 
