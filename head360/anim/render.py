@@ -25,7 +25,7 @@ import numpy as np
 
 from head360.anim.arkit_io import WeightTrack
 from head360.anim.timeline import FrameState, Timeline
-from head360.cameras import Camera, check_orbit_angles
+from head360.cameras import Camera, camera_with_head_pose, check_orbit_angles, orbit_camera
 from head360.errors import Head360Error
 
 
@@ -60,40 +60,6 @@ class AnimationRenderConfig:
         if not math.isfinite(self.orbit_turns):
             raise Head360Error(f"the orbit's turns must be a finite number, got {self.orbit_turns}")
         return self
-
-
-def head_rotation_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
-    """``Ry(yaw) @ Rx(pitch) @ Rz(roll)`` [3, 3] (right-handed, degrees, head frame: +y up, face +z)."""
-    from scipy.spatial.transform import Rotation
-
-    return Rotation.from_euler("YXZ", [yaw_deg, pitch_deg, roll_deg], degrees=True).as_matrix()
-
-
-def head_rotation_angles(rotation: np.ndarray) -> tuple[float, float, float]:
-    """Inverse of :func:`head_rotation_matrix`: [3, 3] -> (yaw, pitch, roll) in degrees."""
-    from scipy.spatial.transform import Rotation
-
-    y, p, r = Rotation.from_matrix(np.asarray(rotation, np.float64)).as_euler("YXZ", degrees=True)
-    return float(y), float(p), float(r)
-
-
-def camera_with_head_pose(camera: Camera, head_rotation_deg) -> Camera:
-    """The camera that sees the canonical head as ``camera`` sees the head rotated by
-    ``head_rotation_deg`` (yaw, pitch, roll) about its origin."""
-    r = head_rotation_matrix(*head_rotation_deg)
-    m = np.eye(4)
-    m[:3, :3] = r.T
-    return Camera(m @ camera.cam2world, camera.focal, camera.cx, camera.cy)
-
-
-def orbit_camera(camera: Camera, yaw_deg: float) -> Camera:
-    """``camera`` carried around the head's vertical axis by ``yaw_deg`` (the orbit convention:
-    positive towards the subject's left side)."""
-    a = math.radians(yaw_deg)
-    r = np.array([[math.cos(a), 0.0, math.sin(a)], [0.0, 1.0, 0.0], [-math.sin(a), 0.0, math.cos(a)]])
-    m = np.eye(4)
-    m[:3, :3] = r
-    return Camera(m @ camera.cam2world, camera.focal, camera.cx, camera.cy)
 
 
 def track_states(track: WeightTrack, config: AnimationRenderConfig | None = None) -> list[FrameState]:

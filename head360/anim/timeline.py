@@ -32,7 +32,7 @@ import numpy as np
 
 from head360.anim import interp
 from head360.arkit import ARKIT_NAMES, NUM_BLENDSHAPES, canonical_name
-from head360.cameras import CAMERA_RADIUS, FOCAL, Camera
+from head360.cameras import CAMERA_RADIUS, FOCAL, Camera, camera_with_head_pose
 from head360.errors import Head360Error
 from head360.fileio import write_text
 
@@ -527,8 +527,6 @@ class Timeline:
         or imported ARKit data), played at the track's fps: the weights, and with ``head_pose`` (when
         the track has head rotation) a full-pose camera key that shows the head turned as recorded,
         seen from ``camera`` (default: the front rig camera)."""
-        from head360.anim.render import camera_with_head_pose
-
         if len(track) == 0:
             raise Head360Error("the weight track has no frames")
         times = track.times - track.times[0]

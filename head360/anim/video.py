@@ -463,8 +463,7 @@ def track_performance(
     import cv2
     import torch
 
-    from head360.anim.render import head_rotation_angles
-    from head360.cameras import CAMERA_RADIUS
+    from head360.cameras import CAMERA_RADIUS, head_rotation_angles
 
     cfg = config or CaptureConfig()
     f = len(points)

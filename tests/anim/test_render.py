@@ -5,17 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from head360.anim.render import (
-    AnimationRenderConfig,
-    camera_with_head_pose,
-    head_rotation_angles,
-    head_rotation_matrix,
-    render_states,
-    timeline_states,
-    track_states,
-)
+from head360.anim.render import AnimationRenderConfig, render_states, timeline_states, track_states
 from head360.anim.timeline import CameraKey, Keyframe, Timeline
-from head360.cameras import Camera
+from head360.cameras import Camera, camera_with_head_pose, head_rotation_angles, head_rotation_matrix
 from head360.export.video import read_video_frame_count, write_video
 from tests.anim.conftest import jaw_track
 
