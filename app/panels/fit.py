@@ -4,7 +4,6 @@ progress and intermediate images -> the result becomes the current head. Save an
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -18,15 +17,6 @@ PHOTO = 240
 PHOTO_SHOWN = 196
 
 
-def fitting_available() -> bool:
-    """Whether this installation has photo fitting (``head360.fit.pipeline.fit_photo``, the library call
-    behind `python main.py fit`). Checked without importing it (mediapipe is slow to import)."""
-    try:
-        return importlib.util.find_spec("head360.fit.pipeline") is not None
-    except (ImportError, ValueError):
-        return False
-
-
 class FitPanel(Panel):
     title = "Fit"
 
@@ -35,7 +25,6 @@ class FitPanel(Panel):
         self.photo_path: Path | None = None
         self.photo: np.ndarray | None = None
         self._shown_image_id = None
-        self.available = fitting_available()
 
     def build(self, parent) -> None:
         with dpg.texture_registry():
@@ -44,16 +33,7 @@ class FitPanel(Panel):
                 PHOTO, PHOTO, np.full(PHOTO * PHOTO * 4, 0.12, np.float32), tag="fit_progress_texture"
             )
         with dpg.group(parent=parent):
-            if self.available:
-                dpg.add_text("Drop a portrait photo on the window, or open one.", tag="fit_intro", wrap=420)
-            else:
-                dpg.add_text(
-                    "Photo fitting is not part of this build (head360.fit.pipeline is missing), so the Fit "
-                    "button is off. Dropping or opening a photo shows it here; subject files load and save.",
-                    tag="fit_intro",
-                    wrap=420,
-                    color=(255, 170, 60),
-                )
+            dpg.add_text("Drop a portrait photo on the window, or open one.", tag="fit_intro", wrap=420)
             with dpg.group(horizontal=True):
                 dpg.add_button(
                     label="Open photo...", tag="fit_open", callback=lambda: dpg.show_item("fit_photo_dialog")
@@ -114,11 +94,9 @@ class FitPanel(Panel):
         self.photo_path, self.photo = path, image
         dpg.set_value("fit_photo_texture", letterbox_rgba(image, PHOTO))
         dpg.set_value("fit_photo_name", f"{path.name}  ({image.shape[1]}x{image.shape[0]})")
-        dpg.configure_item("fit_start", enabled=self.available)
+        dpg.configure_item("fit_start", enabled=True)
         self.studio.show_tab("Fit")
-        self.studio.set_status(
-            f"photo {path.name} ready" + ("" if self.available else " (photo fitting is not in this build)")
-        )
+        self.studio.set_status(f"photo {path.name} ready")
 
     def _on_photo_dialog(self, sender, data) -> None:
         path = data.get("file_path_name")
@@ -127,7 +105,7 @@ class FitPanel(Panel):
 
     # --- fitting ------------------------------------------------------------------------------
     def _on_fit(self) -> None:
-        if not self.available or self.photo_path is None:
+        if self.photo_path is None:
             return
         if self.job is not None and not self.job.done:
             return
