@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -20,30 +21,30 @@ import numpy as np
 
 from app.images import letterbox_rgba, read_image
 from app.panels import Panel
+from head360.train.config import train_presets
 
-MAIN_PY = Path(__file__).resolve().parents[2] / "main.py"
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+"""The folder that holds the ``head360`` package (a checkout, or site-packages once installed)."""
 SAMPLE_W, SAMPLE_H = 420, 260
 STAGES = ("all", "1", "2", "3")
-PRESETS = ("tiny", "demo", "paper")
 SKIP_KEYS = {"step", "stage", "stage_step", "time", "it_s", "elapsed_s", "images"}
 """Fields of a log.jsonl record that are not losses (when a record has no ``losses`` dict)."""
 
 
-def command_available(name: str) -> bool:
-    from head360.cli import COMMANDS
-
-    return any(n == name for _, n, _ in COMMANDS)
-
-
 class CommandProcess:
-    """A `main.py` subprocess whose output lines are collected by a thread (the UI never blocks on it)."""
+    """A command-line subprocess (``python -m head360.cli ARGS``: the same with or without a source
+    checkout) whose output lines are collected by a thread (the UI never blocks on it)."""
 
     def __init__(self, args: list[str], cwd: Path | None = None) -> None:
-        self.args = [sys.executable, str(MAIN_PY), *args]
+        self.args = list(args)
+        """The command and its options, e.g. ``["train", "--data", ...]``."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         self.lines: deque[str] = deque(maxlen=400)
         self.proc = subprocess.Popen(
-            self.args,
-            cwd=str(cwd or MAIN_PY.parent),
+            [sys.executable, "-m", "head360.cli", *self.args],
+            cwd=None if cwd is None else str(cwd),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -145,17 +146,18 @@ def newest(folder: Path, pattern: str) -> Path | None:
 
 
 def latest_checkpoint(run: Path) -> Path | None:
-    """The run's latest generator checkpoint: the one RUN/latest.json names (the training layout,
-    ``checkpoints/step-N/generator.safetensors``), else the newest checkpoint file under the run folder
+    """The run's latest generator checkpoint: the one the run's ``latest.json`` names (the training
+    layout, :class:`head360.train.state.RunDir`), else the newest checkpoint file under the run folder
     (training states and other files are skipped)."""
     from head360.assets import is_checkpoint_file
+    from head360.errors import Head360Error
+    from head360.train.state import RunDir
 
     try:
-        latest = json.loads((run / "latest.json").read_text())
-        named = run / latest["dir"] / "generator.safetensors"
+        named = RunDir(run).latest()["dir"] / "generator.safetensors"
         if is_checkpoint_file(named):
             return named
-    except (OSError, ValueError, KeyError, TypeError):
+    except Head360Error:
         pass
     files = sorted(
         (p for p in run.rglob("*.safetensors") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True
@@ -171,9 +173,10 @@ class TrainPanel(Panel):
         self.process: CommandProcess | None = None
         self.synth: CommandProcess | None = None
         self.log: TrainingLog | None = None
+        self.run_dir = None
+        """The followed run's files (:class:`head360.train.state.RunDir`), with ``log``."""
         self._next_poll = 0.0
         self._sample_shown: tuple | None = None
-        self.available = command_available("train")
 
     def build(self, parent) -> None:
         out = self.studio.options.export_dir.parent
@@ -182,14 +185,6 @@ class TrainPanel(Panel):
                 SAMPLE_W, SAMPLE_H, np.full(SAMPLE_W * SAMPLE_H * 4, 0.12, np.float32), tag="train_sample_texture"
             )
         with dpg.group(parent=parent):
-            if not self.available:
-                dpg.add_text(
-                    "The `train` command is not part of this build yet: starting a run is off. Following an "
-                    "existing run folder (curves, samples, checkpoint) works.",
-                    wrap=420,
-                    color=(255, 170, 60),
-                    tag="train_unavailable",
-                )
             dpg.add_text("Dataset folder")
             with dpg.group(horizontal=True):
                 dpg.add_input_text(default_value=str(out / "dataset"), width=300, tag="train_data")
@@ -218,7 +213,7 @@ class TrainPanel(Panel):
             dpg.add_text("", tag="train_synth_status", wrap=420, color=(150, 150, 150))
             dpg.add_separator()
             with dpg.group(horizontal=True):
-                dpg.add_combo(PRESETS, default_value="tiny", width=70, tag="train_preset", label="preset")
+                dpg.add_combo(train_presets(), default_value="tiny", width=70, tag="train_preset", label="preset")
                 dpg.add_combo(STAGES, default_value="all", width=50, tag="train_stage", label="stage")
                 dpg.add_combo(("auto", "cpu", "cuda"), default_value="auto", width=60, tag="train_device", label="on")
             with dpg.group(horizontal=True):
@@ -248,12 +243,8 @@ class TrainPanel(Panel):
                 dpg.add_input_text(default_value=str(out / "runs" / "studio"), width=300, tag="train_run")
                 dpg.add_button(label="Follow", tag="train_follow", callback=self._on_follow)
             with dpg.group(horizontal=True):
-                dpg.add_button(
-                    label="Start", tag="train_start", enabled=self.available, callback=self._on_start, user_data=False
-                )
-                dpg.add_button(
-                    label="Resume", tag="train_resume", enabled=self.available, callback=self._on_start, user_data=True
-                )
+                dpg.add_button(label="Start", tag="train_start", callback=self._on_start, user_data=False)
+                dpg.add_button(label="Resume", tag="train_resume", callback=self._on_start, user_data=True)
                 dpg.add_button(label="Stop", tag="train_stop", enabled=False, callback=self._on_stop)
                 dpg.add_button(label="Load checkpoint into viewport", tag="train_load", callback=self._on_load)
             dpg.add_text("", tag="train_status", wrap=420)
@@ -340,7 +331,10 @@ class TrainPanel(Panel):
 
     def follow(self, run: Path) -> None:
         """Show the curves and samples of a run folder (written by a run started here or elsewhere)."""
-        self.log = TrainingLog(run / "log.jsonl")
+        from head360.train.state import RunDir
+
+        self.run_dir = RunDir(run)
+        self.log = TrainingLog(self.run_dir.log_path)
         self._sample_shown = None
         dpg.delete_item("train_y", children_only=True)
         self._next_poll = 0.0
@@ -402,7 +396,7 @@ class TrainPanel(Panel):
             status = f"{status}\n{extra}" if status else extra
         dpg.set_value("train_status", status)
         if self.log is not None:
-            sample = newest(self.log.path.parent / "samples", "*.png")
+            sample = newest(self.run_dir.samples_dir, "*.png")
             if sample is not None:
                 key = (sample, sample.stat().st_mtime)
                 if key != self._sample_shown:

@@ -37,7 +37,7 @@ def drive(studio, report):
     x, y = item_center("train_start")
     yield from click(x, y)  # a real click on Start
     yield from wait_until(lambda: panel.process is not None, 10, "the run to start")
-    report["args"] = panel.process.args[2:]
+    report["args"] = panel.process.args
     log = run / "log.jsonl"
     yield from wait_until(lambda: log.is_file() and '"started"' in log.read_text(), 180, "the run to start training")
     studio.run_action(panel._on_stop)  # as soon as it trains: Ctrl-C finishes the step and saves
@@ -50,7 +50,7 @@ def drive(studio, report):
     report["stopped_at"] = stopped
     dpg.set_value("train_steps", 5)  # the tiny preset logs losses every 5 steps
     studio.run_action(panel._on_start, "train_resume", None, True)
-    report["resume_args"] = panel.process.args[2:]
+    report["resume_args"] = panel.process.args
     proc = panel.process.proc
     yield from wait_until(lambda: proc.poll() is not None, 300, "the resumed run to finish")
     report["resume_exit"] = proc.returncode
@@ -70,7 +70,7 @@ def drive(studio, report):
     dpg.set_value("train_run", str(run2))
     dpg.set_value("train_steps", 2)
     studio.run_action(panel._on_start, "train_start", None, False)
-    report["init_args"] = panel.process.args[2:]
+    report["init_args"] = panel.process.args
     report["init_status"] = dpg.get_value("status_text")
     proc = panel.process.proc
     yield from wait_until(lambda: proc.poll() is not None, 300, "the fine-tuning run to finish")
@@ -87,11 +87,8 @@ def drive(studio, report):
 
 
 def test_train_tab_starts_stops_resumes_and_loads(xvfb_display, tiny_checkpoint, tmp_path_factory, tmp_path):
-    from app.panels.train import command_available
+    from tests.train import toy
 
-    if not command_available("train"):
-        pytest.skip("the `train` command is not part of this build yet")
-    toy = pytest.importorskip("tests.train.toy")
     folder = tmp_path_factory.mktemp("toy") / "data"
     data = toy.write_toy_dataset(folder, subjects=1, expressions=("neutral", "jawOpen"), views=toy.TOY_VIEWS[:4])
     r = run_driver(xvfb_display, tiny_checkpoint, tmp_path, DRIVER % {"data": str(data)}, timeout=600)
@@ -131,7 +128,7 @@ def drive(studio, report):
     x, y = item_center("train_synth")
     yield from click(x, y)  # a real click on "Generate with the factory"
     yield from wait_until(lambda: panel.synth is not None, 10, "the factory to start")
-    report["args"] = panel.synth.args[2:]
+    report["args"] = panel.synth.args
     yield from wait_until(lambda: panel.synth is None, 300, "the dataset to be generated")
     yield from frames(3)
     report["synth_status"] = dpg.get_value("train_synth_status")
