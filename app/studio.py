@@ -328,7 +328,7 @@ class Studio:
     def open_path(self, path: str | Path) -> None:
         """What a drop (or File > Open) does: a checkpoint loads, a subject file becomes the current head,
         a photo goes to the Fit tab, a dataset folder to the Train tab."""
-        from head360.anim.video import VIDEO_INPUT_SUFFIXES
+        from head360.anim.video_io import VIDEO_INPUT_SUFFIXES
         from head360.model.checkpoint import SUBJECT_SUFFIX, resolve_subject
 
         path = Path(path)

@@ -23,8 +23,8 @@ CURVES = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight")
 def main() -> int:
     import numpy as np
 
+    from head360.anim.capture import capture_video
     from head360.anim.reference_clip import render_clip, truth_curves
-    from head360.anim.video import capture_video
     from head360.arkit import index_of
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])

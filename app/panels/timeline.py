@@ -378,7 +378,7 @@ class TimelinePanel(Panel):
         video (capture in the background)."""
         import json
 
-        from head360.anim.video import VIDEO_INPUT_SUFFIXES
+        from head360.anim.video_io import VIDEO_INPUT_SUFFIXES
 
         path = Path(path)
         suffix = path.suffix.lower()
@@ -478,7 +478,7 @@ class TimelinePanel(Panel):
         mesh = self.studio.generator.mesh
 
         def work(job):
-            from head360.anim.video import capture_video
+            from head360.anim.capture import capture_video
 
             def progress(stage: str, done: int, total: int | None) -> None:
                 if stage == "detect":

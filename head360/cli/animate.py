@@ -173,7 +173,7 @@ def _load_checkpoint(args):
 def _capture(args, mesh):
     from tqdm import tqdm
 
-    from head360.anim.video import CaptureConfig, capture_video
+    from head360.anim.capture import CaptureConfig, capture_video
 
     cfg = CaptureConfig(smoothing=args.smoothing, max_frames=args.max_frames)
     bars: dict = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from head360.anim.video import CaptureConfig, fit_landmarks, gaussian_smooth
+from head360.anim.capture import CaptureConfig, fit_landmarks, gaussian_smooth
 from head360.arkit import index_of
 from head360.cameras import head_rotation_matrix
 from head360.errors import Head360Error

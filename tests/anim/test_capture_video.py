@@ -24,7 +24,7 @@ def clip(tmp_path_factory):
 
 
 def test_capture_recovers_jaw_and_blink_curves(clip):
-    from head360.anim.video import capture_video
+    from head360.anim.capture import capture_video
 
     path, truth = clip
     result = capture_video(path)
