@@ -264,4 +264,3 @@ def capture_video(
     cfg = config or CaptureConfig()
     info, frames = open_video(path, cfg.max_frames)
     return capture_frames(frames, info.fps, mesh, cfg, info.times, progress, info.frames, str(path))
-

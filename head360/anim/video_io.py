@@ -94,4 +94,3 @@ def _open_ffmpeg(path: Path, max_frames: int | None):
             reader.close()
 
     return info, frames()
-
