@@ -225,7 +225,7 @@ leave them alone unless asked."""
 
 
 @dataclass
-class MeshFitConfig:
+class LandmarkFitConfig:
     """Settings of the landmark -> mesh solver."""
 
     rigid_steps: int = 20
@@ -254,7 +254,7 @@ class MeshFitConfig:
     """Weight of ||b - b_init||^2 (tracking: pulls the weights toward the previous frame's)."""
 
 
-TRACKING = MeshFitConfig(rigid_steps=0, steps=10, fit_shape=False, temporal_prior=20.0)
+TRACKING = LandmarkFitConfig(rigid_steps=0, steps=10, fit_shape=False, temporal_prior=20.0)
 """Preset for video frames: warm start from the previous frame, shape held fixed."""
 
 
@@ -335,10 +335,10 @@ class MeshFitter:
     """Fits one mesh model through one landmark table; holds the landmark rows of the model's bases
     (build once, fit many images or frames)."""
 
-    def __init__(self, mesh, table: LandmarkTable | None = None, config: MeshFitConfig | None = None):
+    def __init__(self, mesh, table: LandmarkTable | None = None, config: LandmarkFitConfig | None = None):
         self.mesh = mesh
         self.table = table if table is not None else landmark_table(mesh)
-        self.config = config or MeshFitConfig()
+        self.config = config or LandmarkFitConfig()
         t = self.table
         if int(t.vertices.max()) >= mesh.num_vertices:
             raise Head360Error(
@@ -372,7 +372,7 @@ class MeshFitter:
         self,
         landmarks_px: np.ndarray,
         image_size: tuple[int, int],
-        config: MeshFitConfig | None = None,
+        config: LandmarkFitConfig | None = None,
         init: MeshFit | None = None,
         shape: np.ndarray | None = None,
         visible: np.ndarray | None = None,
@@ -387,7 +387,7 @@ class MeshFitter:
         with single_torch_thread():  # tiny tensors: extra threads only add synchronisation
             return self._fit(landmarks_px, image_size, config or self.config, init, shape, visible)
 
-    def _fit(self, landmarks_px, image_size, cfg: MeshFitConfig, init, shape, visible) -> MeshFit:
+    def _fit(self, landmarks_px, image_size, cfg: LandmarkFitConfig, init, shape, visible) -> MeshFit:
         t0 = time.perf_counter()
         lm = np.asarray(landmarks_px, np.float64)
         if lm.ndim != 2 or lm.shape[1] < 2:
@@ -510,7 +510,7 @@ class _Problem:
     target: torch.Tensor  # [L', 2] pixels
     weight: torch.Tensor  # [L'] sqrt(confidence) / (face size * sigma)
     principal: torch.Tensor  # [2]
-    config: MeshFitConfig
+    config: LandmarkFitConfig
     b_prev: torch.Tensor  # [52]
 
     def _points(self, st: _State) -> torch.Tensor:

@@ -26,7 +26,7 @@ import numpy as np
 
 from head360.errors import Head360Error
 from head360.fit.invert import InversionConfig, ProgressFn
-from head360.fit.meshfit import MeshFitConfig
+from head360.fit.meshfit import LandmarkFitConfig
 
 PREPARATION_STEPS = 6
 
@@ -35,7 +35,7 @@ PREPARATION_STEPS = 6
 class FitConfig:
     """Settings of a photo fit (the CLI's --steps sets ``inversion.steps``)."""
 
-    mesh: MeshFitConfig = field(default_factory=MeshFitConfig)
+    mesh: LandmarkFitConfig = field(default_factory=LandmarkFitConfig)
     inversion: InversionConfig = field(default_factory=InversionConfig)
     hairstyle: str | None = "auto"
     """"auto" (classifier / silhouettes), a hairstyle name of the model, or None / "none" (bald)."""

@@ -24,7 +24,7 @@ from head360.mesh.model import MeshModel, roundtrip
 
 
 @dataclass
-class MeshFitConfig:
+class MeshModelFitConfig:
     """Settings of the mesh-model fit."""
 
     train_identities: int = 120
@@ -39,14 +39,14 @@ class MeshFitConfig:
     seed: int = 0
 
 
-def fit_mesh_model(config: MeshFitConfig | None = None, template=None, verbose: bool = False) -> MeshModel:
+def fit_mesh_model(config: MeshModelFitConfig | None = None, template=None, verbose: bool = False) -> MeshModel:
     """Generate identities x (neutral + 52 blendshapes), fit the bilinear model, and report its
     held-out reconstruction error in ``info["fit_report"]`` (mm)."""
     from head360.mesh.blendshapes import blendshape_deltas
     from head360.mesh.identity import IDENTITY_NAMES, NUM_IDENTITY, identity_basis, sample_identity
     from head360.mesh.template import Part, build_template
 
-    cfg = config or MeshFitConfig()
+    cfg = config or MeshModelFitConfig()
     t0 = time.perf_counter()
     t = template or build_template()
     k = int(cfg.interaction_rank)
@@ -166,7 +166,7 @@ def evaluate_mesh_model(model: MeshModel, template, test_codes: np.ndarray, mixe
 
 def build_default_mesh_model(seed: int = 0) -> MeshModel:
     """The project's default mesh model (what ``assets/mesh_model.safetensors`` holds)."""
-    return fit_mesh_model(MeshFitConfig(seed=seed))
+    return fit_mesh_model(MeshModelFitConfig(seed=seed))
 
 
 def project_shape(model: MeshModel, vertices, weights=None) -> np.ndarray:

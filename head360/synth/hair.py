@@ -70,7 +70,7 @@ class HairMesh:
 
 
 @dataclass(frozen=True)
-class HairConfig:
+class HairMeshConfig:
     """Resolution of the generated hair meshes."""
 
     columns: int = 192
@@ -406,7 +406,7 @@ class _Style:
     part_length: float = 0.0
     tangent_jitter: float = 0.2
     detail: float = 1.0
-    """Mesh resolution relative to ``HairConfig`` (bumpy styles need more)."""
+    """Mesh resolution relative to ``HairMeshConfig`` (bumpy styles need more)."""
     """Spread (radians) of the strand directions about the mean flow."""
     hang_in: float = 0.0
     """How much a curtain narrows towards its ends (fraction of its radius at the bottom of the box)."""
@@ -808,7 +808,13 @@ def _march_exit(inside: Callable[[np.ndarray], np.ndarray], dirs_fn, n_cols: int
 
 
 def _build_shell(
-    st: _Style, fr: HeadFrame, R: np.ndarray, grid: _LatLon, cfg: HairConfig, seed: int, cyl: _Cylinder | None = None
+    st: _Style,
+    fr: HeadFrame,
+    R: np.ndarray,
+    grid: _LatLon,
+    cfg: HairMeshConfig,
+    seed: int,
+    cyl: _Cylinder | None = None,
 ):
     c = fr.center
     r_in_map, r_out_map = _shell_maps(st, fr, R, grid, seed)
@@ -1135,7 +1141,7 @@ def build_hair(
     head_vertices: np.ndarray,
     template,
     rng: np.random.Generator | None = None,
-    config: HairConfig | None = None,
+    config: HairMeshConfig | None = None,
 ) -> HairMesh | None:
     """Build ``style`` for the identity whose neutral mesh is ``head_vertices`` [V, 3].
 
@@ -1147,7 +1153,7 @@ def build_hair(
         raise Head360Error(f"unknown hairstyle '{style}'; choose one of: {', '.join(HAIRSTYLES)}")
     if style == "none":
         return None
-    cfg = config or HairConfig()
+    cfg = config or HairMeshConfig()
     head_vertices = np.asarray(head_vertices, np.float64)
     if head_vertices.ndim != 2 or head_vertices.shape != np.asarray(template.vertices).shape:
         raise Head360Error(

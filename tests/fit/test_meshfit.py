@@ -12,8 +12,8 @@ from head360.cameras import Camera
 from head360.errors import Head360Error
 from head360.fit.meshfit import (
     TRACKING,
+    LandmarkFitConfig,
     LandmarkTable,
-    MeshFitConfig,
     MeshFitter,
     landmark_table,
     table_from_mesh_info,
@@ -49,7 +49,7 @@ def test_known_expression_and_pose_are_recovered(face_model):
     _, b, px = _synthetic(face_model, 3, yaw=12.0, pitch=-6.0, weights=truth)
     # landmarks this clean (0.5 px noise on a ~300 px face) deserve a tighter sigma and lighter sparsity than
     # the defaults, which are set for mediapipe's noise on real photos
-    config = MeshFitConfig(landmark_sigma=0.01, weight_l1=2.0)
+    config = LandmarkFitConfig(landmark_sigma=0.01, weight_l1=2.0)
     fit = MeshFitter(face_model, config=config).fit(px, (600, 600))
     for name, value in truth.items():
         assert fit.blend_weights[INDEX[name]] == pytest.approx(value, abs=0.15), name

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from head360.errors import Head360Error
-from head360.mesh.fit import MeshFitConfig, evaluate_mesh_model, fit_mesh_model, project_shape
+from head360.mesh.fit import MeshModelFitConfig, evaluate_mesh_model, fit_mesh_model, project_shape
 from head360.mesh.identity import identity_vertices, sample_identity
 from head360.mesh.model import MeshModel
 
@@ -14,7 +14,7 @@ from head360.mesh.model import MeshModel
 @pytest.fixture(scope="module")
 def small_model(template):
     # a quick fit (the default model uses 120 identities; the regression has K + 1 = 17 unknowns)
-    return fit_mesh_model(MeshFitConfig(train_identities=30, test_identities=6, mixes_per_identity=2), template)
+    return fit_mesh_model(MeshModelFitConfig(train_identities=30, test_identities=6, mixes_per_identity=2), template)
 
 
 def test_report_and_info(small_model, template):
