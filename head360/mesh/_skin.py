@@ -100,19 +100,6 @@ def _from_sph(az: np.ndarray, el: np.ndarray) -> np.ndarray:
     return np.stack([np.cos(el) * np.sin(az), np.sin(el), np.cos(el) * np.cos(az)], 1)
 
 
-def neck_ring_elevation(az: np.ndarray, y_cut: float) -> np.ndarray:
-    """Elevation (per azimuth) of the direction whose skin point lies at height ``y_cut``."""
-    lo = np.full(len(az), np.radians(-89.5))
-    hi = np.full(len(az), np.radians(-20.0))
-    for _ in range(26):
-        mid = 0.5 * (lo + hi)
-        y = sculpt.skin_points(_from_sph(az, mid))[:, 1]
-        below = y < y_cut
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    return 0.5 * (lo + hi)
-
-
 def _resample_polyline(p: np.ndarray, n: int) -> np.ndarray:
     seg = np.linalg.norm(np.diff(p, axis=0), axis=1)
     s = np.concatenate([[0], np.cumsum(seg)])

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from head360.arkit import ARKIT_NAMES, INDEX, NUM_BLENDSHAPES
+from head360.arkit import INDEX, NUM_BLENDSHAPES
 from head360.mesh import sculpt
 from head360.mesh.template import Part, Template
 
@@ -502,7 +502,3 @@ def _eye_shapes(t: Template, rig: _Rig, n: np.ndarray, offset: np.ndarray, k: in
     wide[:, 1] += 0.012 * rig.brow[k]
     out["eyeWide"] = wide
     return out
-
-
-def blendshape_names() -> tuple[str, ...]:
-    return ARKIT_NAMES
