@@ -10,7 +10,7 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from app.images import IMAGE_SUFFIXES, letterbox_rgba, read_image
+from app.images import IMAGE_SUFFIXES, letterbox_rgba
 from app.panels import Panel, show_job_failure
 
 PHOTO = 240
@@ -89,8 +89,10 @@ class FitPanel(Panel):
     # --- photo --------------------------------------------------------------------------------
     def set_photo(self, path: str | Path) -> None:
         """Show a photo (from a drop or the dialog) and make it the one to fit."""
+        from head360.fit.image import load_photo
+
         path = Path(path)
-        image = read_image(path)
+        image = load_photo(path).rgb  # the fit's own reader: sizes checked from the header, large ones shrunk
         self.photo_path, self.photo = path, image
         dpg.set_value("fit_photo_texture", letterbox_rgba(image, PHOTO))
         dpg.set_value("fit_photo_name", f"{path.name}  ({image.shape[1]}x{image.shape[0]})")
