@@ -13,11 +13,11 @@ HEADLESS_COMMANDS = ("render", "turntable", "export-mesh", "fit")
 HEADLESS_MESSAGE = (
     "Head360 Studio needs a display, and {reason}.\n"
     "Every studio action also runs headless, for example:\n"
-    "  python main.py render --checkpoint C --yaw 30 --out head.png\n"
-    "  python main.py turntable --checkpoint C --out turn.mp4\n"
-    "  python main.py export-mesh --checkpoint C --out head.obj\n"
-    "  python main.py fit PHOTO --out subject.h360\n"
-    "(`python main.py --help` lists all commands; on a server, run the studio under Xvfb or X forwarding.)"
+    "  {cli} render --checkpoint C --yaw 30 --out head.png\n"
+    "  {cli} turntable --checkpoint C --out turn.mp4\n"
+    "  {cli} export-mesh --checkpoint C --out head.obj\n"
+    "  {cli} fit PHOTO --out subject.h360\n"
+    "(`{cli} --help` lists all commands; on a server, run the studio under Xvfb or X forwarding.)"
 )
 
 
@@ -50,4 +50,6 @@ def display_problem() -> str | None:
 
 
 def headless_message(reason: str) -> str:
-    return HEADLESS_MESSAGE.format(reason=reason)
+    """The message, naming the command line the way it was started (``python main.py`` or ``head360``)."""
+    cli = "python main.py" if sys.argv and os.path.basename(sys.argv[0]) == "main.py" else "head360"
+    return HEADLESS_MESSAGE.format(reason=reason, cli=cli)

@@ -53,3 +53,4 @@ def test_an_installed_wheel_runs_the_commands_from_anywhere(tmp_path):
     assert rendered.returncode == 0 and (work / "x.png").is_file(), rendered.stderr[-2000:]
     studio = _run([head360, "studio"], work, env=env)  # the studio package imports; no display here
     assert studio.returncode == 2 and "needs a display" in studio.stderr, studio.stderr[-2000:]
+    assert "head360 render --checkpoint C" in studio.stderr and "main.py" not in studio.stderr
