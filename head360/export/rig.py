@@ -8,16 +8,17 @@ What the file holds (metres, +Y up, face along +Z: glTF's own conventions, so no
         │                template's UVs, one primitive per part (skin, eyes, teeth, mouth), each with
         │                52 morph targets named as ARKit names them (``mesh.extras.targetNames``)
         │                and a material that reads the one baked colour texture (PNG in the GLB)
-        └── node "hair"  mesh "hair": marching cubes of what the hair planes add to the field,
-                         vertex colours from the field (absent when the head has no hair)
+        └── node "hair"  mesh "hair": marching cubes of the field with hair where it stands off the
+                         head mesh, vertex colours from the field (absent when the head has no hair)
 
 The morph targets are the subject's own blendshape deltas, ``E_j + sum_k s_k X_jk`` of
 :class:`head360.mesh.model.MeshModel`, so ``base + sum_j b_j target_j`` is exactly ``V(s, b)``.
 A take (:class:`head360.anim.arkit_io.WeightTrack`) becomes a glTF animation at its frame rate: the
 52 weights per frame (LINEAR) and, when recorded, the head rotation as the root's rotation.
 
-The colour texture comes from :func:`bake_texture`, the one place that decides how the model's field
-is turned into surface colour.
+Colour: :func:`field_colors` is the one place that decides how the model's field becomes the colour of
+a surface point; :func:`bake_texture` calls it for every texel of the head's atlas, :func:`build_rig` for
+the hair's vertices.
 """
 
 from __future__ import annotations
@@ -157,40 +158,22 @@ class Rig:
         return sum(len(p.positions) for p in self.parts)
 
 
-# --- the texture -----------------------------------------------------------------------------------
-def bake_texture(
-    generator, planes, vertices: np.ndarray, resolution: int, config: BakeConfig | None = None
+def field_colors(
+    generator, planes, points: np.ndarray, normals: np.ndarray, config: BakeConfig | None = None
 ) -> np.ndarray:
-    """The head's colour in the template's UV atlas: [resolution, resolution, 3] uint8; row 0 is template
-    v = 1, i.e. glTF's v = 0 (the top of the image), so the array is the glTF image as it is.
+    """The colour the model shows at surface points: points [N, 3] world, normals [N, 3] -> [N, 3] float32
+    RGB in [0, 1].
 
-    generator: :class:`head360.model.generator.Head360Generator`; planes: its planes for one head;
-    vertices:  [V, 3] world units, the mesh those planes were made from (``V(s, b)`` at their expression).
-
-    Each texel covered by the atlas is a point on that mesh with an interpolated normal; a short ray
-    from ``config.outside`` outside the surface to ``config.inside`` inside it is sampled
-    ``config.samples`` times and the field's RGB is composited by the field's density, as the volume
-    renderer does (normalised by the opacity reached; where the ray meets almost nothing, the colour at
-    the surface point itself). Texels outside the atlas take their nearest covered texel's colour, so
-    filtering never shows the background at seams.
-    """
+    A short ray from ``config.outside`` outside each point to ``config.inside`` inside it (along its
+    normal) is sampled ``config.samples`` times and the field's RGB is composited by the field's density
+    as the volume renderer does, normalised by the opacity reached; where the ray meets almost nothing,
+    the colour at the point itself."""
     import torch
 
-    import head360.gl  # noqa: F401  (EGL before OpenGL is imported)
-    from head360.gl.bake import dilate_islands, rasterize_uv
-    from head360.gl.glutil import vertex_normals
-
     cfg = config or BakeConfig()
-    mesh = generator.mesh
-    verts = np.asarray(vertices, np.float32)
-    if verts.shape != (mesh.num_vertices, 3):
-        raise Head360Error(f"bake_texture needs the mesh's {mesh.num_vertices} vertices, got {verts.shape}")
-    normals = vertex_normals(verts, mesh.faces)
-    corners = np.concatenate([verts[mesh.faces], normals[mesh.faces]], axis=2)  # [F, 3, 6]
-    values, coverage = rasterize_uv(mesh.uvs, mesh.faces_uv, corners, resolution)
-    points = values[coverage, :3]
-    n = values[coverage, 3:6]
+    n = np.asarray(normals, np.float32)
     n = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-8)
+    points = np.asarray(points, np.float32)
     offsets = np.linspace(cfg.outside, -cfg.inside, cfg.samples, dtype=np.float32)  # [S] along +n
     step = (cfg.outside + cfg.inside) / max(cfg.samples - 1, 1)
     colors = np.zeros((len(points), 3), np.float32)
@@ -209,9 +192,37 @@ def bake_texture(
             w = alpha * trans  # [k, S]
             opacity = w.sum(1, keepdim=True)
             composited = (w[..., None] * rgb).sum(1) / opacity.clamp_min(1e-6)
-            at_surface = generator.field(planes, p[None], cfg.hair)[1][0, :, :3].clamp(0, 1)
-            c = torch.where(opacity > 1e-3, composited, at_surface)
-            colors[i : i + k] = c.cpu().numpy()
+            at_point = generator.field(planes, p[None], cfg.hair)[1][0, :, :3].clamp(0, 1)
+            colors[i : i + k] = torch.where(opacity > 1e-3, composited, at_point).cpu().numpy()
+    return colors
+
+
+# --- the texture -----------------------------------------------------------------------------------
+def bake_texture(
+    generator, planes, vertices: np.ndarray, resolution: int, config: BakeConfig | None = None
+) -> np.ndarray:
+    """The head's colour in the template's UV atlas: [resolution, resolution, 3] uint8; row 0 is template
+    v = 1, i.e. glTF's v = 0 (the top of the image), so the array is the glTF image as it is.
+
+    generator: :class:`head360.model.generator.Head360Generator`; planes: its planes for one head;
+    vertices:  [V, 3] world units, the mesh those planes were made from (``V(s, b)`` at their expression).
+
+    Each texel covered by the atlas is a point on that mesh with an interpolated normal, coloured by
+    :func:`field_colors`. Texels outside the atlas take their nearest covered texel's colour, so
+    filtering never shows the background at seams.
+    """
+    import head360.gl  # noqa: F401  (EGL before OpenGL is imported)
+    from head360.gl.bake import dilate_islands, rasterize_uv
+    from head360.gl.glutil import vertex_normals
+
+    mesh = generator.mesh
+    verts = np.asarray(vertices, np.float32)
+    if verts.shape != (mesh.num_vertices, 3):
+        raise Head360Error(f"bake_texture needs the mesh's {mesh.num_vertices} vertices, got {verts.shape}")
+    normals = vertex_normals(verts, mesh.faces)
+    corners = np.concatenate([verts[mesh.faces], normals[mesh.faces]], axis=2)  # [F, 3, 6]
+    values, coverage = rasterize_uv(mesh.uvs, mesh.faces_uv, corners, resolution)
+    colors = field_colors(generator, planes, values[coverage, :3], values[coverage, 3:6], config)
     image = np.zeros((resolution, resolution, 3), np.float32)
     image[coverage] = colors
     if coverage.any() and not coverage.all():
@@ -302,6 +313,7 @@ def hair_mesh(
     iso: float | None = None,
     decimate: float | None = None,
     margin: float = 0.04,
+    color: BakeConfig | None = None,
 ):
     """Marching cubes of the hair: the field with hair where it is dense (above ``iso``) and lies more than
     ``margin`` (world units; 4 mm) outside the explicit head mesh ``head_vertices`` [V, 3] -> an
@@ -311,7 +323,8 @@ def hair_mesh(
     Outside is judged by the nearest vertex of the head's outer parts and its normal (the signed distance
     to the mesh, to about half an edge). Density that hugs the head closer than ``margin`` (where the
     field's surface and the mesh disagree by a few millimetres, e.g. on the face) is not hair: it is the
-    skin's texture. The gate ramps over ``margin`` so the hair's inner side is a smooth closed surface."""
+    skin's texture. The gate ramps over ``margin`` so the hair's inner side is a smooth closed surface.
+    Vertex colours: :func:`field_colors` with ``color`` (default: :class:`BakeConfig`, with hair)."""
     from scipy.spatial import cKDTree
 
     from head360.export.mesh import (
@@ -322,7 +335,6 @@ def hair_mesh(
         drop_small_parts,
         grid_coordinates,
         surface_from_grid,
-        vertex_colors,
     )
     from head360.gl.glutil import vertex_normals
 
@@ -350,7 +362,8 @@ def hair_mesh(
     if not hair_only.max() > level:
         return None
     hv, hf = surface_from_grid(hair_only, level)
-    out = drop_small_parts(ExportedMesh(hv, hf, vertex_colors(generator, planes, hv, hair=True), level))
+    colors = field_colors(generator, planes, hv, _unit_normals(hv, hf), replace(color or BakeConfig(), hair=True))
+    out = drop_small_parts(ExportedMesh(hv, hf, np.round(colors * 255.0).astype(np.uint8), level))
     if decimate is not None and decimate < 1.0:
         out = drop_small_parts(decimate_mesh(out, decimate))
     return out
@@ -437,6 +450,7 @@ def build_rig(
                 cfg.hair_resolution,
                 cfg.hair_iso,
                 cfg.hair_decimate,
+                color=cfg.bake,
             )
             if exported is not None:
                 hair = RigHair(
