@@ -38,3 +38,24 @@ def test_eval_on_a_damaged_dataset(toy_dataset, tmp_path, capsys):
         capsys, "eval", "--checkpoint", run, "--data", damaged, "--max-images", "2", "--fit-steps", "1"
     )
     assert_one_line_error(code, err, "the dataset is damaged; rerun synth")
+
+
+@pytest.mark.parametrize("field, outside", [("mesh_model", "/etc/passwd"), ("image", "../../elsewhere/0.png")])
+def test_train_refuses_a_dataset_that_points_outside_its_folder(toy_dataset, tmp_path, capsys, field, outside):
+    import json
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(toy_dataset, data)
+    index = json.loads((data / "dataset.json").read_text())
+    if field == "mesh_model":
+        index["mesh_model"] = outside
+    else:
+        index["labels"][0][0] = index["images"][0]["path"] = outside
+    (data / "dataset.json").write_text(json.dumps(index))
+    code, _, err = run_cli(
+        capsys, "train", "--data", data, "--out", tmp_path / "run", "--preset", "tiny", "--device", "cpu", "--quiet",
+        "--steps", "1",
+    )  # fmt: skip
+    assert_one_line_error(code, err, "outside its folder")
+    assert not (tmp_path / "run").exists()
