@@ -4,6 +4,9 @@ A sample is a dict:
 
     image     [3, H, W] float32 in [0, 1], composited on ``background``
     alpha     [1, H, W] float32 in [0, 1]
+    depth     [1, H, W] float32 camera-space z of the surface (world units; 0 = empty, or unknown when
+              ``has_depth`` is False: datasets written before depth was saved)
+    has_depth bool
     label_map [H, W] int64 (head360.labels.Label)
     camera    [25] float32 EG3D label (cam2world + normalised intrinsics)
     weights   [52] float32 ARKit blendshape weights
@@ -73,6 +76,20 @@ def _label(cam) -> list[float]:
     if len(cam) != 25 or not np.isfinite(cam).all():
         raise ValueError(f"a camera label has 25 finite numbers, got {len(cam)}")
     return cam
+
+
+def _depth_sample(stored: np.ndarray | None, resolution: int) -> dict:
+    """A ``<view>.depth.png`` (uint16, or None for a dataset written before depth was saved) -> the
+    sample's ``depth`` [1, R, R] camera-space z (0 = empty or unknown) and ``has_depth``."""
+    import cv2
+
+    if stored is None or stored.ndim != 2 or stored.dtype != np.uint16:
+        return {"depth": torch.zeros(1, resolution, resolution), "has_depth": False}
+    from head360.synth.writer import decode_depth
+
+    if stored.shape[0] != resolution:
+        stored = cv2.resize(stored, (resolution, resolution), interpolation=cv2.INTER_NEAREST)
+    return {"depth": torch.from_numpy(decode_depth(stored)[None]), "has_depth": True}
 
 
 class HeadDataset(torch.utils.data.Dataset):
@@ -176,6 +193,9 @@ class HeadDataset(torch.utils.data.Dataset):
             rgba = cv2.resize(rgba, (self.resolution, self.resolution), interpolation=cv2.INTER_AREA)
             label = cv2.resize(label, (self.resolution, self.resolution), interpolation=cv2.INTER_NEAREST)
         sample = _to_sample(rgba, label, self.background)
+        depth_path = Path(str(path)[: -len(".png")] + ".depth.png")
+        stored = cv2.imread(str(depth_path), cv2.IMREAD_UNCHANGED) if depth_path.is_file() else None
+        sample.update(_depth_sample(stored, self.resolution))
         hairstyle = r["hairstyle"] if r["hair"] else "none"
         sample.update(
             camera=torch.tensor(r["camera"], dtype=torch.float32),
@@ -274,6 +294,7 @@ class OnlineHeadDataset(torch.utils.data.Dataset):
         self._renderer.set_scene(assets.render_meshes(d["weights"], hair=d["hair"]))
         out = self._renderer.render(camera)
         sample = _to_sample(np.dstack([out.rgb, out.alpha]), out.label, self.background)
+        sample.update(depth=torch.from_numpy(out.depth[None].astype(np.float32)), has_depth=True)
         has_hair = d["hair"] and spec.hairstyle != "none"
         sample.update(
             camera=torch.tensor(camera.label(), dtype=torch.float32),

@@ -7,6 +7,8 @@ Layout of a dataset folder ``DIR`` (see docs/DESIGN.md)::
     DIR/mesh_model.safetensors             the bilinear mesh model V(s, b)
     DIR/images/<subject>/<expression>/<hair|bald>/<view>.png        RGBA, view = 00..71
     DIR/images/<subject>/<expression>/<hair|bald>/<view>.label.png  label map (head360.labels.Label)
+    DIR/images/<subject>/<expression>/<hair|bald>/<view>.depth.png  depth: uint16 camera-space z in
+                                                                    units of 1/DEPTH_SCALE (0 = empty)
     DIR/images/<subject>/<expression>/done.json                     marker: this unit is complete
     DIR/images/<subject>/neutral/hair-<style>/<view>.png            with --hair-variants: the subject
     DIR/images/<subject>/neutral/hair-<style>.done.json             wearing another hairstyle (+ marker)
@@ -34,6 +36,9 @@ from head360.fileio import ensure_writable_dir, write_json
 HAIR_MODES = {"on": ("hair",), "off": ("bald",), "both": ("hair", "bald")}
 MAX_SUBJECTS = 10_000
 MAX_HAIR_VARIANTS = 8
+DEPTH_SCALE = 5000.0
+"""Depth maps store camera-space z (world units, along the view axis) times this, as uint16: 0.2 µm
+steps up to 13 units (the rig cameras sit 7 units from the head)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,20 @@ def image_relpath(subject: str, expression: str, hair: str, view: int) -> str:
 
 def label_relpath(image_rel: str) -> str:
     return image_rel[: -len(".png")] + ".label.png"
+
+
+def depth_relpath(image_rel: str) -> str:
+    return image_rel[: -len(".png")] + ".depth.png"
+
+
+def encode_depth(depth: np.ndarray) -> np.ndarray:
+    """[H, W] float camera-space z (0 = empty) -> [H, W] uint16 as stored in ``<view>.depth.png``."""
+    return np.clip(np.round(depth * DEPTH_SCALE), 0, 65535).astype(np.uint16)
+
+
+def decode_depth(stored: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`encode_depth`: [H, W] uint16 -> float32 camera-space z (0 = empty)."""
+    return stored.astype(np.float32) / DEPTH_SCALE
 
 
 class DatasetWriter:
@@ -298,10 +317,11 @@ class DatasetWriter:
         """The 72 rig views of one scene into ``images/<subject>/<expression>/<mode>/`` (+ label maps)."""
         renderer.set_scene(meshes)
         for view, _, _ in rig_views():
-            out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label"))
+            out = renderer.render(rig_camera(view), outputs=("rgb", "alpha", "label", "depth"))
             rel = image_relpath(subject, expression, mode, view)
             _write_png(self.root / rel, np.dstack([out.rgb, out.alpha]))
             _write_png(self.root / label_relpath(rel), out.label)
+            _write_png(self.root / depth_relpath(rel), encode_depth(out.depth))
             on_image(1)
 
     def _worker_recipe(self) -> tuple:
@@ -443,7 +463,8 @@ def _hairstyles() -> list[str]:
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
-    """PNG through OpenCV (fast, level 3), atomically. ``image``: [H,W] or [H,W,3|4] uint8 RGB(A)."""
+    """PNG through OpenCV (fast, level 3), atomically. ``image``: [H,W] or [H,W,3|4] uint8 RGB(A), or
+    [H,W] uint16."""
     import cv2
 
     from head360.fileio import atomic_path

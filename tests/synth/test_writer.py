@@ -59,6 +59,33 @@ def test_reader_round_trip(tiny_dataset):
     assert float(bald[0]["weights"].sum()) == 1.0
 
 
+def test_depth_maps_match_the_mesh_model_seen_from_the_camera(tiny_dataset):
+    """The factory saves each view's depth; turned into distances along the rays it is where the
+    dataset's own mesh model, rasterized from the same camera, puts the surface."""
+    import torch
+
+    from head360.data.dataset import HeadDataset
+    from head360.mesh.model import MeshModel
+    from head360.model.screen import rasterize_camera
+    from head360.train.trainer import ray_distance
+
+    ds = HeadDataset(tiny_dataset, hair=False, expressions=["jawOpen"], views=[24, 30])
+    mesh = MeshModel.load(tiny_dataset / "mesh_model.safetensors")
+    faces = torch.as_tensor(np.asarray(mesh.faces, np.int64))
+    uvs, faces_uv = torch.as_tensor(np.asarray(mesh.uvs, np.float32)), torch.as_tensor(np.asarray(mesh.faces_uv))
+    for i in range(len(ds)):
+        sample = ds[i]
+        assert sample["has_depth"] and sample["depth"].shape == (1, 64, 64)
+        truth = ray_distance(sample["depth"][None], sample["camera"][None], 64)[0, 0]
+        verts = mesh.vertices(sample["shape"][None], sample["weights"][None])
+        r = rasterize_camera(verts, faces, uvs, faces_uv, sample["camera"][None], 64)
+        both = (truth > 0) & (r.coverage[0, 0] > 0) & (sample["alpha"][0] > 0.99)
+        assert both.sum() > 300
+        err = (truth - r.distance[0, 0])[both].abs()
+        assert float(err.median()) < 0.01  # 1 mm
+        assert float((sample["alpha"][0] > 0.5)[truth == 0].float().mean()) < 0.02  # empty where transparent
+
+
 def test_back_view_shows_no_face(tiny_dataset):
     from head360.data.dataset import HeadDataset
 
