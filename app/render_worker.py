@@ -283,7 +283,7 @@ class RenderWorker:
         if self._planes is not None and head_key == self._head_key and s.hair_planes is None:
             old = self._planes
             hair, names = g.hair_planes(s.hairstyle, 1)  # a hairstyle swap: only the hair planes change
-            planes = Planes(old.head, hair, old.style, names, old.vertices, old.raster)
+            planes = Planes(old.head, hair, old.style, names, old.vertices, old.raster, old.texture)
         else:
             planes = subject_planes(g, s, request.expression, s.hairstyle)
         self._planes, self._head_key, self._hair_key = planes, head_key, hair_key

@@ -156,7 +156,7 @@ class FixedMeshPlanes:
             views = torch.cat([front[:, None], views[:, 1:]], dim=1)
         head = merge_views(views, self.raster.coverage, self.static, g.config.planes.merge)
         return Planes(head=head, hair=self.hair, style=self.style, hairstyles=self.hairstyles,
-                      vertices=self.vertices, raster=self.raster)  # fmt: skip
+                      vertices=self.vertices, raster=self.raster, texture=texture)  # fmt: skip
 
 
 def texel_visibility(raster, texture_size: int, view: int = 0) -> torch.Tensor:

@@ -337,6 +337,10 @@ def subject_planes(generator, subject: Subject, blend_weights: np.ndarray | None
             hair = torch.as_tensor(subject.hair_planes, device=dev)[None]
         else:
             hair, _ = generator.hair_planes(style_name, 1)
-        return Planes(head=head, hair=hair, style=generator.mapping(t), hairstyles=(style_name,))
+        style = generator.mapping(t)
+        # the mesh and the code's texture still drive the camera-view path (demo preset)
+        vertices = generator.mesh.vertices(s, b)
+        texture = generator.texture_synthesis(style)
+        return Planes(head=head, hair=hair, style=style, hairstyles=(style_name,), vertices=vertices, texture=texture)
     texture = None if subject.neural_texture is None else torch.as_tensor(subject.neural_texture, device=dev)[None]
     return generator.planes(t, s, b, style_name, texture=texture)

@@ -116,6 +116,10 @@ class RenderQuality:
     """Run the super-resolution network (else ``rgb`` is the raw image upsampled bilinearly)."""
     refine: bool = True
     """Run the RefineNet when the model has one."""
+    screen: bool = True
+    """Run the camera-view path when the model has one (:class:`ScreenConfig`)."""
+    screen_resolution: int = 0
+    """Side the camera-view path runs at (0: the output resolution); smaller is faster, then upsampled."""
 
 
 @dataclass
@@ -180,6 +184,22 @@ class RefineNetConfig:
 
 
 @dataclass
+class ScreenConfig:
+    """The camera-view path (:mod:`head360.model.screen`, demo preset): the mesh rasterized from the
+    render camera at the output resolution, the UV neural texture and a shared detail texture read
+    through it, and a small compositor that blends that into the volume path's image. Off in the paper
+    preset (its layout is the method's); a checkpoint written before this existed loads with it off."""
+
+    enabled: bool = False
+    detail_channels: int = 8
+    """Channels of the shared UV detail texture (the first three start from the mean albedo atlas)."""
+    detail_resolution: int = 256
+    """Side of the shared detail texture."""
+    hidden: int = 32
+    """Channels of the compositor's layers."""
+
+
+@dataclass
 class GeneratorConfig:
     name: str = "paper"
     texture: TextureGeneratorConfig = field(default_factory=TextureGeneratorConfig)
@@ -191,6 +211,7 @@ class GeneratorConfig:
     superres: SuperResolutionConfig = field(default_factory=SuperResolutionConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     refine: RefineNetConfig = field(default_factory=RefineNetConfig)
+    screen: ScreenConfig = field(default_factory=ScreenConfig)
 
     @property
     def plane_channels(self) -> int:
@@ -239,16 +260,19 @@ def _demo() -> GeneratorConfig:
         renderer=RendererConfig(
             qualities={
                 "full": RenderQuality(64, 12, 12, True, True),
-                "preview": RenderQuality(48, 8, 6, True, False),
+                "preview": RenderQuality(48, 8, 6, True, False, True, 128),
             },
             occupancy_resolution=48,
             occupancy_steps=96,
         ),
         superres=SuperResolutionConfig(input_resolution=64, channels=(32, 16)),
         discriminator=DiscriminatorConfig(channel_base=4096, channel_max=128, condition_dim=32),
+        # the camera-view path carries the face's detail to the output, so the RefineNet is left out
+        # (docs/MODEL.md, "The camera-view path")
         refine=RefineNetConfig(
-            enabled=True, base_channels=8, downsamplings=3, residual_blocks=3, disc_base_channels=32, disc_scales=2
+            enabled=False, base_channels=8, downsamplings=3, residual_blocks=3, disc_base_channels=32, disc_scales=2
         ),
+        screen=ScreenConfig(enabled=True, detail_channels=8, detail_resolution=256, hidden=32),
     ).validate()
 
 
@@ -277,6 +301,7 @@ def _tiny() -> GeneratorConfig:
         refine=RefineNetConfig(
             enabled=True, base_channels=4, downsamplings=2, residual_blocks=1, disc_base_channels=4, disc_scales=2
         ),
+        screen=ScreenConfig(enabled=True, detail_channels=4, detail_resolution=32, hidden=8),
     ).validate()
 
 
@@ -318,10 +343,18 @@ def config_from_dict(data: dict) -> GeneratorConfig:
                 "superres": SuperResolutionConfig,
                 "discriminator": DiscriminatorConfig,
                 "refine": RefineNetConfig,
+                "screen": ScreenConfig,
             }[f.name]
+            if f.name == "screen" and "screen" not in data:
+                continue  # written before the camera-view path existed: the path stays off
             values = dict(data[f.name])
             if f.name == "renderer":
-                values["qualities"] = {k: RenderQuality(**v) for k, v in values["qualities"].items()}
+                # render settings a checkpoint predates take the values of its preset's quality of that name
+                known = _PRESETS[data["name"]]().renderer.qualities if data.get("name") in _PRESETS else {}
+                values["qualities"] = {
+                    k: RenderQuality(**{**(dataclasses.asdict(known[k]) if k in known else {}), **v})
+                    for k, v in values["qualities"].items()
+                }
                 values["background"] = tuple(values["background"])
             if f.name == "hair":
                 values["styles"] = tuple(values["styles"])

@@ -40,6 +40,7 @@ from head360.model.hexplanes import (
 from head360.model.layers import MappingNetwork, StyleSynthesis
 from head360.model.raster import MeshRaster, rasterize_six_views
 from head360.model.refine import RefineNet
+from head360.model.screen import ScreenCompositor, rasterize_camera
 from head360.model.superres import SuperResolution
 from head360.model.volume import cell_centres, march, occupancy_from_density, occupied_interval, ray_box
 
@@ -57,6 +58,8 @@ class Planes:
     vertices:   [B, V, 3] the deformed mesh the head planes were rasterized from (None for planes
                 loaded from a subject file)
     raster:     the six rasterizations (None as above)
+    texture:    [B, C, T, T] the UV neural texture the head planes were made from (the camera-view
+                path reads it; None as above)
     """
 
     head: torch.Tensor
@@ -65,11 +68,23 @@ class Planes:
     hairstyles: tuple[str | None, ...]
     vertices: torch.Tensor | None = None
     raster: MeshRaster | None = None
+    texture: torch.Tensor | None = None
     _occupancy: dict = field(default_factory=dict, repr=False, compare=False)
+    _normals: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def batch_size(self) -> int:
         return int(self.head.shape[0])
+
+    def vertex_normals(self, faces: torch.Tensor) -> torch.Tensor:
+        """[B, V, 3] unit normals of ``vertices``, computed once per planes (a camera move reuses them)."""
+        key = (id(self.vertices), self.vertices._version)
+        if key not in self._normals:
+            from head360.model.screen import vertex_normals
+
+            self._normals.clear()
+            self._normals[key] = vertex_normals(self.vertices.detach().float(), faces)
+        return self._normals[key]
 
     def features(self, hair: bool = True) -> torch.Tensor:
         """The planes the decoder reads: head + hair (feature-wise sum) or the head alone: [B, 3, C, P, P]."""
@@ -80,7 +95,8 @@ class Planes:
     def detach(self) -> Planes:
         hair = None if self.hair is None else self.hair.detach()
         verts = None if self.vertices is None else self.vertices.detach()
-        return Planes(self.head.detach(), hair, self.style.detach(), self.hairstyles, verts, None)
+        texture = None if self.texture is None else self.texture.detach()
+        return Planes(self.head.detach(), hair, self.style.detach(), self.hairstyles, verts, None, texture)
 
     def select(self, index: int) -> Planes:
         """One batch item as a batch of one."""
@@ -92,6 +108,7 @@ class Planes:
             self.hairstyles[sl],
             None if self.vertices is None else self.vertices[sl],
             None,
+            None if self.texture is None else self.texture[sl],
         )
 
 
@@ -136,6 +153,7 @@ class Head360Generator(nn.Module):
         self.decoder = OSGDecoder(cp, cfg.decoder)
         self.superres = SuperResolution(cfg.superres, cfg.decoder.features, tc.style_dim)
         self.refine = RefineNet(cfg.refine) if cfg.refine.enabled else None
+        self.screen = ScreenCompositor(cfg.screen, tc.channels, cfg.decoder.features) if cfg.screen.enabled else None
         self._hair_cache: dict = {}
         self.compact_rays: bool | None = None
         """Drop rays that meet nothing before marching: None = on the CPU only (on CUDA a fixed-size,
@@ -247,7 +265,9 @@ class Head360Generator(nn.Module):
             views = torch.cat([front[:, None], views[:, 1:]], dim=1)
         head = merge_views(views, raster.coverage, static, cfg.planes.merge)
         hair, names = self.hair_planes(hairstyle, b)
-        return Planes(head=head, hair=hair, style=style, hairstyles=names, vertices=vertices, raster=raster)
+        return Planes(
+            head=head, hair=hair, style=style, hairstyles=names, vertices=vertices, raster=raster, texture=texture
+        )
 
     # --- the field ----------------------------------------------------------------------------
     def _activate(self, sigma_raw: torch.Tensor) -> torch.Tensor:
@@ -294,6 +314,8 @@ class Head360Generator(nn.Module):
         resolution: int | None = None,
         hair: bool = True,
         skip_empty: bool | None = None,
+        window: torch.Tensor | None = None,
+        window_size: int | None = None,
     ) -> dict[str, torch.Tensor]:
         """Render planes from cameras.
 
@@ -302,6 +324,9 @@ class Head360Generator(nn.Module):
         resolution: side of ``rgb`` (default: the super-resolution output, 2x.. the neural render).
         hair: sum the hair planes in (False renders the head alone; the hair then adds exactly nothing).
         skip_empty: use the occupancy grid (default: on when gradients are off, i.e. interactive use).
+        window: optional [B, 2] (top, left) output pixel of a ``window_size``-pixel crop to render alone
+            (training on crops: only the crop's rays are marched); both multiples of the output /
+            neural resolution ratio. Every image output then covers the crop only.
 
         Returns ``rgb [B, 3, H, H]``, ``raw [B, 3, h, h]`` (neural render), ``depth [B, 1, h, h]``
         (distance along the ray, world units, 0 where nothing is hit), ``alpha [B, 1, h, h]`` and
@@ -323,8 +348,23 @@ class Head360Generator(nn.Module):
             occ = None if occ is None else occ.expand(b, -1, -1, -1)
         style = planes.style.expand(b, -1) if planes.style.shape[0] != b else planes.style
 
-        h = q.neural_resolution
-        origins, dirs = rays_from_labels(cameras, h)  # [B, h*h, 3]
+        full = q.neural_resolution
+        origins, dirs = rays_from_labels(cameras, full)  # [B, full*full, 3]
+        h = full
+        if window is not None:
+            out_res = self.config.image_resolution
+            ratio = out_res // full
+            if resolution is not None or out_res % full or window_size is None or window_size % ratio:
+                raise Head360Error(
+                    f"a render window needs a size that is a multiple of {out_res}/{full} and no resolution"
+                )
+            h = window_size // ratio
+            window = torch.as_tensor(window, device=origins.device).long()
+            span = torch.arange(h, device=origins.device)
+            rows = window[:, :1] // ratio + span[None]  # [B, h]
+            cols = window[:, 1:] // ratio + span[None]
+            ray_index = (rows[:, :, None] * full + cols[:, None, :]).reshape(b, -1, 1).expand(-1, -1, 3)
+            origins, dirs = origins.gather(1, ray_index), dirs.gather(1, ray_index)
         t0, t1, hit = ray_box(origins, dirs, HEAD_BOX_HALF)
         if occ is not None:
             t0, t1, anyocc = occupied_interval(occ, origins, dirs, t0, t1, HEAD_BOX_HALF, rc.occupancy_steps)
@@ -367,11 +407,29 @@ class Head360Generator(nn.Module):
         feature = feature + (1.0 - alpha[:, None]) * self.background[None, :, None]
         feat_img = feature.view(b, nfeat, h, h)
         raw = feat_img[:, :3]
+        depth_img, alpha_img = depth.view(b, 1, h, h), alpha.view(b, 1, h, h)
+        out_size = self.config.image_resolution * h // full
         if q.super_resolution:
-            rgb = self.superres(raw, feat_img, style)
+            rgb = self.superres(raw, feat_img, style, neural_resolution=full)
         else:
-            size = self.config.image_resolution
-            rgb = F.interpolate(raw, size=(size, size), mode="bilinear", align_corners=False)
+            rgb = F.interpolate(raw, size=(out_size, out_size), mode="bilinear", align_corners=False)
+        if q.screen and self.screen is not None and planes.vertices is not None and planes.texture is not None:
+            verts, texture, normals = planes.vertices, planes.texture, planes.vertex_normals(self.faces)
+            if planes.batch_size != b:
+                verts, texture = verts.expand(b, -1, -1), texture.expand(b, -1, -1, -1)
+                normals = normals.expand(b, -1, -1)
+            small = q.screen_resolution
+            if window is None and 0 < small < out_size:  # faster: composite at `small`, add the change back
+                base = F.interpolate(rgb, size=(small, small), mode="bilinear", align_corners=False, antialias=True)
+                raster = rasterize_camera(verts, self.faces, self.uvs, self.faces_uv, cameras, small, normals=normals)
+                change = self.screen(raster, texture, base, feat_img, alpha_img, depth_img) - base
+                rgb = rgb + F.interpolate(change, size=(out_size, out_size), mode="bilinear", align_corners=False)
+            else:
+                raster = rasterize_camera(
+                    verts.detach(), self.faces, self.uvs, self.faces_uv, cameras,
+                    self.config.image_resolution, window, out_size, normals,
+                )  # fmt: skip
+                rgb = self.screen(raster, texture, rgb, feat_img, alpha_img, depth_img)
         if q.refine and self.refine is not None:
             rgb = self.refine(rgb)
         if resolution is not None and resolution != rgb.shape[-1]:
@@ -380,8 +438,8 @@ class Head360Generator(nn.Module):
         return {
             "rgb": rgb,
             "raw": raw,
-            "depth": depth.view(b, 1, h, h),
-            "alpha": alpha.view(b, 1, h, h),
+            "depth": depth_img,
+            "alpha": alpha_img,
             "features": feat_img,
         }
 

@@ -84,12 +84,15 @@ def _view_coords(vertices: torch.Tensor, view: int, resolution: int, half: float
 
 
 @torch.no_grad()
-def _zbuffer_view(vertices: torch.Tensor, faces: torch.Tensor, view: int, resolution: int, half: float):
-    """Winning face id per pixel for one view: [B, P, P] int64 (-1 empty), and its nearness [B, P, P]."""
-    bsz = vertices.shape[0]
+def zbuffer(px: torch.Tensor, py: torch.Tensor, near: torch.Tensor, faces: torch.Tensor, resolution: int):
+    """Winning face per pixel of projected meshes: [B, P, P] int64 (-1 empty) and its nearness [B, P, P].
+
+    px, py: [B, V] pixel coordinates of the vertices (pixel centre j at x = j); near: [B, V], larger is
+    nearer; faces: [F, 3]. Depth is interpolated linearly in screen space; ties go to the lower face id.
+    """
+    bsz = px.shape[0]
     nf = faces.shape[0]
     P = resolution
-    px, py, near = _view_coords(vertices, view, P, half)
     i0, i1, i2 = faces[:, 0], faces[:, 1], faces[:, 2]
     x0, x1, x2 = px[:, i0], px[:, i1], px[:, i2]  # [B, F] each (contiguous: reductions over a
     y0, y1, y2 = py[:, i0], py[:, i1], py[:, i2]  # trailing size-3 axis are slow on the CPU)
@@ -105,19 +108,20 @@ def _zbuffer_view(vertices: torch.Tensor, faces: torch.Tensor, view: int, resolu
     h = (ymax - ymin + 1).clamp(min=0)
     # triangles fully outside the raster have max < 0 or min > P-1 after the clamps above
     outside = (fxmax < 0) | (fymax < 0) | (fxmin > P - 1) | (fymin > P - 1)
+    outside = outside | ~torch.isfinite(area)
     count = torch.where((area.abs() > 1e-12) & ~outside, w * h, torch.zeros_like(w)).reshape(-1)  # [B*F]
     total = int(count.sum())
-    empty_id = torch.full((bsz, P, P), -1, dtype=torch.long, device=vertices.device)
-    empty_near = torch.full((bsz, P, P), float("-inf"), dtype=vertices.dtype, device=vertices.device)
+    empty_id = torch.full((bsz, P, P), -1, dtype=torch.long, device=px.device)
+    empty_near = torch.full((bsz, P, P), float("-inf"), dtype=px.dtype, device=px.device)
     if total == 0:
         return empty_id, empty_near
-    tri = torch.repeat_interleave(torch.arange(bsz * nf, device=vertices.device), count)  # [N]
+    tri = torch.repeat_interleave(torch.arange(bsz * nf, device=px.device), count)  # [N]
     start = torch.cumsum(count, 0) - count
-    local = torch.arange(total, device=vertices.device) - start[tri]
+    local = torch.arange(total, device=px.device) - start[tri]
     wf, xminf, yminf = w.reshape(-1)[tri], xmin.reshape(-1)[tri], ymin.reshape(-1)[tri]
     x = xminf + local % wf
     y = yminf + torch.div(local, wf, rounding_mode="floor")
-    xs, ys = x.to(vertices.dtype), y.to(vertices.dtype)
+    xs, ys = x.to(px.dtype), y.to(px.dtype)
     X0, X1, X2 = x0.reshape(-1)[tri], x1.reshape(-1)[tri], x2.reshape(-1)[tri]
     Y0, Y1, Y2 = y0.reshape(-1)[tri], y1.reshape(-1)[tri], y2.reshape(-1)[tri]
     A = area.reshape(-1)[tri]
@@ -133,33 +137,33 @@ def _zbuffer_view(vertices: torch.Tensor, faces: torch.Tensor, view: int, resolu
     key = (batch * P + y) * P + x
     best = empty_near.reshape(-1).scatter_reduce(0, key, depth, reduce="amax", include_self=True)
     winner = depth >= best[key]
-    sentinel = torch.full((bsz * P * P,), nf, dtype=torch.long, device=vertices.device)
+    sentinel = torch.full((bsz * P * P,), nf, dtype=torch.long, device=px.device)
     face_id = sentinel.scatter_reduce(0, key[winner], face[winner], reduce="amin", include_self=True)
     face_id = torch.where(face_id == nf, torch.full_like(face_id, -1), face_id)
     return face_id.view(bsz, P, P), best.view(bsz, P, P)
 
 
-def _barycentrics_at_pixels(vertices, faces, face_id, view: int, resolution: int, half: float):
-    """Differentiable barycentrics [B, P, P, 3] of the pixel centres in the given faces."""
-    P = resolution
-    px, py, _ = _view_coords(vertices, view, P, half)
-    fid = face_id.clamp(min=0).reshape(face_id.shape[0], -1)  # [B, P*P]
+def barycentrics_at_pixels(px: torch.Tensor, py: torch.Tensor, faces: torch.Tensor, face_id: torch.Tensor):
+    """Screen-space barycentrics [B, P, P, 3] of the pixel centres in the given faces (differentiable
+    w.r.t. px, py [B, V]; 0 where ``face_id`` [B, P, P] is -1)."""
+    bsz, P = face_id.shape[0], face_id.shape[-1]
+    fid = face_id.clamp(min=0).reshape(bsz, -1)  # [B, P*P]
     corner = faces[fid]  # [B, P*P, 3]
-    gx = torch.gather(px, 1, corner.reshape(corner.shape[0], -1)).view(corner.shape)
-    gy = torch.gather(py, 1, corner.reshape(corner.shape[0], -1)).view(corner.shape)
-    grid = torch.arange(P, device=vertices.device, dtype=vertices.dtype)
+    gx = torch.gather(px, 1, corner.reshape(bsz, -1)).view(corner.shape)
+    gy = torch.gather(py, 1, corner.reshape(bsz, -1)).view(corner.shape)
+    grid = torch.arange(P, device=px.device, dtype=px.dtype)
     ys, xs = torch.meshgrid(grid, grid, indexing="ij")
     xs, ys = xs.reshape(1, -1), ys.reshape(1, -1)
     x0, x1, x2 = gx.unbind(-1)
     y0, y1, y2 = gy.unbind(-1)
     area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-    covered = face_id.reshape(face_id.shape[0], -1) >= 0
+    covered = face_id.reshape(bsz, -1) >= 0
     area = torch.where(covered, area, torch.ones_like(area))
     w0 = ((x1 - xs) * (y2 - ys) - (x2 - xs) * (y1 - ys)) / area
     w1 = ((x2 - xs) * (y0 - ys) - (x0 - xs) * (y2 - ys)) / area
     w2 = 1.0 - w0 - w1
     bary = torch.stack([w0, w1, w2], dim=-1) * covered[..., None]
-    return bary.view(face_id.shape[0], P, P, 3)
+    return bary.view(bsz, P, P, 3)
 
 
 def rasterize_six_views(
@@ -179,10 +183,12 @@ def rasterize_six_views(
     bsz = vertices.shape[0]
     ids, nears, barys = [], [], []
     for view in range(6):
-        face_id, near = _zbuffer_view(vertices.detach(), faces, view, resolution, half)
+        px, py, near = _view_coords(vertices.detach(), view, resolution, half)
+        face_id, near = zbuffer(px, py, near, faces, resolution)
         ids.append(face_id)
         nears.append(near)
-        barys.append(_barycentrics_at_pixels(vertices, faces, face_id, view, resolution, half))
+        px, py, _ = _view_coords(vertices, view, resolution, half)
+        barys.append(barycentrics_at_pixels(px, py, faces, face_id))
     face_id = torch.stack(ids, 1)  # [B, 6, P, P]
     near = torch.stack(nears, 1)
     bary = torch.stack(barys, 1)  # [B, 6, P, P, 3]

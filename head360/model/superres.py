@@ -23,10 +23,15 @@ class SuperResolution(nn.Module):
             prev = ch
         self.blocks = nn.ModuleList(blocks)
 
-    def forward(self, rgb: torch.Tensor, features: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, rgb: torch.Tensor, features: torch.Tensor, style: torch.Tensor, neural_resolution: int | None = None
+    ) -> torch.Tensor:
         """rgb: [B, 3, h, w] raw image; features: [B, F, h, w]; style: [B, style_dim] -> [B, 3, H, H]
-        with H = ``config.output_resolution``."""
+        with H = ``config.output_resolution``. neural_resolution: the side of the whole neural image when
+        the input is a crop of it (the crop is then scaled by the same factor, H shrinks with it)."""
         r = self.config.input_resolution
+        if neural_resolution is not None:
+            r = round(features.shape[-1] * r / neural_resolution)
         if features.shape[-1] != r:
             aa = features.shape[-1] > r
             features = F.interpolate(features, size=(r, r), mode="bilinear", align_corners=False, antialias=aa)
