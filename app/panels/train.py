@@ -124,13 +124,13 @@ class TrainingLog:
         return True
 
     def _add(self, record: dict) -> None:
-        if "event" in record:
+        if "event" in record and record["event"] != "metrics":
             self.events.append(f"step {record.get('step', '?')}: {record['event']}")
             return
         step = record.get("step")
         if not isinstance(step, int | float):
             return
-        losses = record.get("losses")
+        losses = record.get("losses", record.get("metrics"))  # a metrics event: quality measured in training
         values = losses if isinstance(losses, dict) else {k: v for k, v in record.items() if k not in SKIP_KEYS}
         for key, value in values.items():
             if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):

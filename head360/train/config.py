@@ -23,6 +23,12 @@ class TrainConfig:
     name: str = "paper"
     """Preset name; must equal the generator preset (a run is resumed only with the same preset)."""
 
+    recipe: str = "gan"
+    """``gan``: the paper's recipe (EG3D dual discriminator + paired L1, then the RefineNet's pix2pixHD
+    losses). ``reconstruction``: the CPU recipe (docs/TRAINING.md): no discriminator; L1 + SSIM on
+    crops of the final image (only the crop's rays are marched), L1 on the raw image, alpha and depth
+    from the data factory."""
+
     # --- batches and optimisers ------------------------------------------------------------------
     batch: int = 32
     """Global batch (split evenly over the processes of a distributed run)."""
@@ -62,6 +68,26 @@ class TrainConfig:
     subjects' codes instead of the subject's own; those images get the GAN loss only (no pairs), which
     is what makes random codes and interpolations give plausible heads."""
 
+    # --- the reconstruction recipe ------------------------------------------------------------
+    crop: int = 128
+    """Side (output pixels) of the crop of each image the reconstruction recipe renders and compares."""
+    face_crop_fraction: float = 0.6
+    """Share of crops centred on the eyes or the mouth (where the data shows them), the rest anywhere
+    on the head."""
+    rgb_weight: float = 1.0
+    """L1 of the final crop, images on the [0, 1] scale."""
+    ssim_weight: float = 0.5
+    """``1 - SSIM`` of the final crop."""
+    raw_weight: float = 1.0
+    """L1 of the raw neural render against the crop of the truth at the neural resolution."""
+    alpha_weight: float = 1.0
+    """L1 of the rendered opacity against the factory's alpha."""
+    depth_weight: float = 0.5
+    """L1 of the rendered depth against the factory's depth (world units) where the truth is opaque;
+    skipped, and said once in the log, for a dataset written without depth."""
+    texture_lr: float = 0.01
+    """Adam learning rate of the camera-view path's shared detail texture."""
+
     # --- stage 3 (RefineNet, pix2pixHD) --------------------------------------------------------
     refine_lr: float = 0.0002
     """Adam learning rate of the RefineNet and its multi-scale discriminator (pix2pixHD)."""
@@ -92,6 +118,8 @@ class TrainConfig:
     """Write losses to log.jsonl / TensorBoard / the progress bar every this many steps."""
     sample_every: int = 2000
     """Render a sample grid (front, side, back of a few subjects) every this many steps."""
+    probe_every: int = 2000
+    """Measure face-region PSNR on a few held-out views every this many steps (log.jsonl ``metrics``)."""
 
     # --- data ----------------------------------------------------------------------------------
     workers: int = 8
@@ -118,11 +146,22 @@ class TrainConfig:
             raise Head360Error("stage_steps needs three step counts >= 0 (stages 1, 2, 3)")
         if len(self.stage_time_fractions) != 3 or any(f < 0 for f in self.stage_time_fractions):
             raise Head360Error("stage_time_fractions needs three fractions >= 0")
-        for name in ("checkpoint_every", "log_every", "sample_every", "r1_interval", "density_reg_interval"):
+        for name in (
+            "checkpoint_every",
+            "log_every",
+            "sample_every",
+            "probe_every",
+            "r1_interval",
+            "density_reg_interval",
+        ):
             if getattr(self, name) < 1:
                 raise Head360Error(f"{name} must be at least 1")
         if not 0.0 <= self.random_code_fraction < 1.0:
             raise Head360Error("random_code_fraction must be in [0, 1)")
+        if self.recipe not in ("gan", "reconstruction"):
+            raise Head360Error(f"recipe must be 'gan' or 'reconstruction', got {self.recipe!r}")
+        if self.crop < 8:
+            raise Head360Error(f"crop must be at least 8 pixels, got {self.crop}")
         return self
 
 
@@ -131,21 +170,25 @@ def _paper() -> TrainConfig:
 
 
 def _demo() -> TrainConfig:
-    # The bundled model: trained on ONE GPU in a single ~8-minute run (`--max-minutes 8`), where the
-    # time fractions govern; the step budgets are what a longer run would do.
+    # The bundled model: trained on this 2-core CPU with the reconstruction recipe (docs/TRAINING.md),
+    # where `--max-minutes` governs; the step budgets are what a longer run would do.
     return TrainConfig(
         name="demo",
-        batch=16,
+        recipe="reconstruction",
+        batch=8,
+        g_lr=0.002,
+        betas=(0.9, 0.99),
         code_lr=0.005,
         r1_gamma=1.0,
         density_reg_points=2000,
         ema_half_life_images=2_000.0,
-        stage_steps=(6_000, 600, 1_200),
-        stage_time_fractions=(0.72, 0.1, 0.18),
-        checkpoint_every=500,
+        stage_steps=(20_000, 1_000, 0),
+        stage_time_fractions=(0.92, 0.08, 0.0),
+        checkpoint_every=200,
         log_every=20,
         sample_every=250,
-        workers=4,
+        probe_every=100,
+        workers=1,
         holdout_expressions=1,
         holdout_subjects=1,
     ).validate()
@@ -169,6 +212,7 @@ def _tiny() -> TrainConfig:
         checkpoint_every=20,
         log_every=5,
         sample_every=20,
+        probe_every=10,
         workers=0,
         holdout_expressions=1,
         holdout_subjects=1,

@@ -12,7 +12,17 @@ Groups (from the split recorded in the checkpoint at train time):
 * ``training_images``: a sample of what training saw, as a reference.
 
 Each group reports the mean over images and the same split by yaw: ``front`` (within 45 degrees of the
-face), ``side``, ``back`` (within 45 degrees of the back). Metrics are computed at the model's output
+face), ``side``, ``back`` (within 45 degrees of the back). Besides the whole image (whose white
+background lifts PSNR), every group reports the regions users look at, from the ground truth's label
+map: ``face_psnr`` / ``face_ssim`` over the pixels marked skin, eyes or mouth interior, and
+``eyes_mouth_psnr`` over eyes and mouth interior alone (images that show none are left out of it).
+
+``expression_response`` measures whether expressions move as the data does: for each expression, a
+subject's bald front views (yaw within 45 degrees) are rendered with that expression and neutral;
+``response`` = sum |render(e) - render(neutral)| / sum |truth(e) - truth(neutral)| over the face region
+of either truth (1.0 is right, 0 is a model that does not move) and ``correlation`` is the Pearson
+correlation of the two difference images there; held-out expressions and the subjects never trained on
+(with their fitted codes) are reported apart. Metrics are computed at the model's output
 resolution (the ground truth is downscaled to it; a dataset smaller than the model's output is compared
 at the dataset's resolution instead, and the JSON says which).
 """
@@ -39,26 +49,51 @@ def _resolve_checkpoint(path: str) -> Path:
     return p
 
 
-def _mean(values: list[float]) -> float | None:
+REGION_METRICS = ("face_psnr", "face_ssim", "eyes_mouth_psnr")
+EXPRESSION_VIEWS = 6
+"""Bald front views per subject and expression that ``expression_response`` renders."""
+
+
+def _mean(values: list[float | None]) -> float | None:
+    values = [v for v in values if v is not None and np.isfinite(v)]
     return round(float(np.mean(values)), 4) if values else None
 
 
+def _metrics_of(rows: list[dict], with_lpips: bool) -> dict:
+    names = ["psnr", "ssim", *REGION_METRICS] + (["lpips"] if with_lpips else [])
+    return {"images": len(rows), **{n: _mean([r.get(n) for r in rows]) for n in names}}
+
+
 def _summary(rows: list[dict], with_lpips: bool) -> dict:
-    out = {"images": len(rows), "psnr": _mean([r["psnr"] for r in rows]), "ssim": _mean([r["ssim"] for r in rows])}
-    if with_lpips:
-        out["lpips"] = _mean([r["lpips"] for r in rows])
-    by_yaw = {}
-    for group in ("front", "side", "back"):
-        sel = [r for r in rows if r["yaw_group"] == group]
-        by_yaw[group] = {
-            "images": len(sel),
-            "psnr": _mean([r["psnr"] for r in sel]),
-            "ssim": _mean([r["ssim"] for r in sel]),
-        }
-        if with_lpips:
-            by_yaw[group]["lpips"] = _mean([r["lpips"] for r in sel])
-    out["by_yaw"] = by_yaw
+    out = _metrics_of(rows, with_lpips)
+    out["by_yaw"] = {
+        g: _metrics_of([r for r in rows if r["yaw_group"] == g], with_lpips) for g in ("front", "side", "back")
+    }
     return out
+
+
+def region_masks(label_map: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Label maps [B, H, W] -> (face mask, eyes + mouth mask), each [B, 1, H, W] float: the face is what
+    the truth marks skin, eyes or mouth interior."""
+    from head360.labels import Label
+
+    eyes_mouth = (label_map == int(Label.EYES)) | (label_map == int(Label.MOUTH_INTERIOR))
+    face = eyes_mouth | (label_map == int(Label.SKIN))
+    return face[:, None].float(), eyes_mouth[:, None].float()
+
+
+def difference_response(render_d: torch.Tensor, truth_d: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
+    """Rendered and true differences from neutral [3, H, W] over a mask [1, H, W] -> (response =
+    sum |render_d| / sum |truth_d|, Pearson correlation of the two)."""
+    m = mask.expand_as(truth_d) > 0
+    a, b = render_d[m].double(), truth_d[m].double()
+    total = float(b.abs().sum())
+    if total <= 0:
+        return float("nan"), float("nan")
+    response = float(a.abs().sum()) / total
+    a, b = a - a.mean(), b - b.mean()
+    den = float(a.norm() * b.norm())
+    return response, (float((a * b).sum()) / den if den > 0 else 0.0)
 
 
 class _Evaluator:
@@ -123,13 +158,67 @@ class _Evaluator:
             rgb, _ = self._render(codes, shape, weights, cams, styles)
             rgb = rgb.float().clamp(0.0, 1.0)
             p, s = psnr(rgb, image).tolist(), ssim(rgb, image).tolist()
+            face, eyes_mouth = region_masks(torch.stack([x["label_map"] for x in samples]).to(self.dev))
+            fp, fs = psnr(rgb, image, mask=face).tolist(), ssim(rgb, image, mask=face).tolist()
+            ep = psnr(rgb, image, mask=eyes_mouth).tolist()
+            has_face, has_em = (face.sum((1, 2, 3)) > 0).tolist(), (eyes_mouth.sum((1, 2, 3)) > 0).tolist()
             lp = self.lpips(rgb * 2 - 1, image * 2 - 1).flatten().tolist() if self.lpips is not None else None
             for k, sample in enumerate(samples):
                 row = {"psnr": p[k], "ssim": s[k], "yaw_group": yaw_group(sample["yaw"])}
+                row["face_psnr"] = fp[k] if has_face[k] else None
+                row["face_ssim"] = fs[k] if has_face[k] else None
+                row["eyes_mouth_psnr"] = ep[k] if has_em[k] else None
                 if lp is not None:
                     row["lpips"] = lp[k]
                 rows.append(row)
         return rows
+
+    @torch.no_grad()
+    def expression_response(self, subjects: list[str], expressions: list[str], code_of) -> dict[str, dict]:
+        """Per expression: mean response and correlation over the subjects' bald front views (module doc)."""
+        from head360.arkit import NEUTRAL
+
+        lookup = {}
+        for i, r in enumerate(self.ds.records):
+            if not r["hair"] and yaw_group(float(r["yaw_deg"])) == "front":
+                lookup.setdefault((r["subject"], r["expression"]), []).append(i)
+        neutral_cache: dict[int, torch.Tensor] = {}
+
+        def render(indices: list[int], sid: str) -> torch.Tensor:
+            samples, _, cams, weights, shape, styles = self._inputs(indices)
+            codes = torch.stack([code_of(sid)] * len(indices)).to(self.dev)
+            return self._render(codes, shape, weights, cams, [None] * len(indices))[0].float().clamp(0, 1)
+
+        out = {}
+        for expr in expressions:
+            values = []
+            for sid in subjects:
+                pairs = []
+                neutral_by_view = {int(self.ds.records[i]["view"]): i for i in lookup.get((sid, NEUTRAL), [])}
+                for i in lookup.get((sid, expr), []):
+                    j = neutral_by_view.get(int(self.ds.records[i]["view"]))
+                    if j is not None:
+                        pairs.append((i, j))
+                pairs = pairs[:: max(1, len(pairs) // EXPRESSION_VIEWS)][:EXPRESSION_VIEWS]
+                if not pairs:
+                    continue
+                todo = [j for _, j in pairs if j not in neutral_cache]
+                if todo:
+                    for j, img in zip(todo, render(todo, sid), strict=True):
+                        neutral_cache[j] = img
+                rendered = render([i for i, _ in pairs], sid)
+                for (i, j), img in zip(pairs, rendered, strict=True):
+                    a, b = self.ds[i], self.ds[j]
+                    face_a, _ = region_masks(a["label_map"][None])
+                    face_b, _ = region_masks(b["label_map"][None])
+                    mask = torch.maximum(face_a, face_b)[0].to(self.dev)
+                    truth_d = (a["image"] - b["image"]).to(self.dev)
+                    values.append(difference_response(img - neutral_cache[j], truth_d, mask))
+            if values:
+                arr = np.array(values, np.float64)
+                out[expr] = {"response": _mean(arr[:, 0].tolist()), "correlation": _mean(arr[:, 1].tolist()),
+                             "views": len(values)}  # fmt: skip
+        return out
 
     def fit_code(self, indices: list[int], steps: int, seed: int) -> torch.Tensor:
         """A texture code [Zt] for one subject from its images ``indices`` (network frozen)."""
@@ -264,6 +353,21 @@ def evaluate(checkpoint: str, data: str, max_images: int = 200, fit_steps: int =
         "about": notes["training_images"],
     }
 
+    from head360.arkit import NEUTRAL
+
+    trained_expr = [e for e in split.train_expressions if e != NEUTRAL]
+    train_subjects = [sid for sid in split.train_subjects if sid in ev.table]
+    expression = {
+        "about": "bald front views: response = sum|render(e) - render(neutral)| / sum|truth(e) - truth(neutral)| "
+        "over the face region (1.0 is right); correlation of the two difference images",
+        "trained_expressions": ev.expression_response(train_subjects, trained_expr, own_code),
+        "held_out_expressions": ev.expression_response(train_subjects, list(split.holdout_expressions), own_code),
+    }
+    if fitted:
+        expression["held_out_subjects"] = ev.expression_response(
+            sorted(fitted), trained_expr + list(split.holdout_expressions), lambda sid: fitted[sid].cpu()
+        )
+
     info = ev.ckpt.info
     return {
         "checkpoint": str(ev.path),
@@ -278,4 +382,5 @@ def evaluate(checkpoint: str, data: str, max_images: int = 200, fit_steps: int =
         "yaw_groups": "front: |yaw| <= 45 deg, back: |yaw - 180| <= 45 deg, side: the rest",
         "split": split.to_json(),
         "groups": report_groups,
+        "expression_response": expression,
     }

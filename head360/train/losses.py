@@ -57,9 +57,19 @@ def _gaussian_window(size: int, sigma: float, channels: int, device, dtype) -> t
     return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
 
 
-def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: int = 11, sigma: float = 1.5):
+def ssim(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    data_range: float = 1.0,
+    window: int = 11,
+    sigma: float = 1.5,
+    mask: torch.Tensor | None = None,
+):
     """Structural similarity per image (Wang et al. 2004: Gaussian window 11, sigma 1.5, K1 0.01,
-    K2 0.03, valid region only, mean over channels). a, b: [B, C, H, W] -> [B]."""
+    K2 0.03, valid region only, mean over channels). a, b: [B, C, H, W] -> [B].
+
+    mask: optional [B, 1, H, W] 0/1: the mean is taken over the windows centred on masked pixels only
+    (NaN for an image whose mask is empty there)."""
     c = a.shape[1]
     w = _gaussian_window(window, sigma, c, a.device, a.dtype)
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
@@ -73,13 +83,22 @@ def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: int 
     sab = blur(a * b) - mu_a * mu_b
     num = (2 * mu_a * mu_b + c1) * (2 * sab + c2)
     den = (mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2)
-    return (num / den).mean(dim=(1, 2, 3))
+    if mask is None:
+        return (num / den).mean(dim=(1, 2, 3))
+    r = window // 2
+    m = mask[..., r : mask.shape[-2] - r, r : mask.shape[-1] - r].to(num.dtype)
+    return ((num / den) * m).sum(dim=(1, 2, 3)) / (m.sum(dim=(1, 2, 3)) * c)
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """Peak signal-to-noise ratio per image in dB. a, b: [B, C, H, W] -> [B]."""
-    mse = (a - b).square().mean(dim=(1, 2, 3)).clamp(min=1e-10)
-    return 10.0 * torch.log10(data_range**2 / mse)
+def psnr(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Peak signal-to-noise ratio per image in dB. a, b: [B, C, H, W] -> [B]. mask: optional
+    [B, 1, H, W] 0/1: the error is averaged over the masked pixels only (NaN for an empty mask)."""
+    if mask is None:
+        mse = (a - b).square().mean(dim=(1, 2, 3))
+    else:
+        m = mask.to(a.dtype)
+        mse = ((a - b).square() * m).sum(dim=(1, 2, 3)) / (m.sum(dim=(1, 2, 3)) * a.shape[1])
+    return 10.0 * torch.log10(data_range**2 / mse.clamp(min=1e-10))
 
 
 # --- pix2pixHD --------------------------------------------------------------------------------------

@@ -84,9 +84,12 @@ class TexturedGenerator(nn.Module):
         quality,
         density_points: int = 0,
         density_offset: float = 0.004,
+        window: torch.Tensor | None = None,
+        window_size: int | None = None,
     ) -> dict[str, torch.Tensor]:
         """rows [B] code-table rows, shape_code [B, 50], blend_weights [B, 52], cameras [B, 25],
-        hairstyles: B names (None = bald: the head planes alone) -> the render dict of
+        hairstyles: B names (None = bald: the head planes alone); window [B, 2] / window_size: render
+        only that crop of each image (:meth:`Head360Generator.render`) -> the render dict of
         :meth:`Head360Generator.render` plus ``code_prior`` (scalar) and, with ``density_points``,
         ``density_tv`` (scalar)."""
         from head360.train.losses import code_prior
@@ -94,7 +97,9 @@ class TexturedGenerator(nn.Module):
         g = self.generator
         codes = self.codes_for(rows, mix)
         planes = g.planes(codes, shape_code, blend_weights, hairstyles)
-        out = g.render(planes, cameras, quality=quality, hair=True, skip_empty=False)
+        out = g.render(
+            planes, cameras, quality=quality, hair=True, skip_empty=False, window=window, window_size=window_size
+        )
         out["code_prior"] = code_prior(self.texture_codes.weight)
         if density_points > 0:
             fp = planes.features(True)
@@ -145,11 +150,15 @@ def hair_parameters(generator: nn.Module) -> list[nn.Parameter]:
     return [generator.hair_embedding, *generator.hair_synthesis.parameters()]
 
 
-def stage1_parameters(model: TexturedGenerator) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-    """(generator weights without the RefineNet, texture codes)."""
-    refine = set() if model.generator.refine is None else {id(p) for p in model.generator.refine.parameters()}
-    weights = [p for p in model.generator.parameters() if id(p) not in refine]
-    return weights, [model.texture_codes.weight]
+def stage1_parameters(model: TexturedGenerator) -> tuple[list[nn.Parameter], list[nn.Parameter], list[nn.Parameter]]:
+    """(generator weights without the RefineNet and the detail texture, texture codes, the camera-view
+    path's detail texture (empty without that path))."""
+    g = model.generator
+    refine = set() if g.refine is None else {id(p) for p in g.refine.parameters()}
+    detail = [] if g.screen is None else [g.screen.detail]
+    skip = refine | {id(p) for p in detail}
+    weights = [p for p in g.parameters() if id(p) not in skip]
+    return weights, [model.texture_codes.weight], detail
 
 
 def set_stage_trainable(model: TexturedGenerator, stage: int) -> list[nn.Parameter]:
@@ -157,8 +166,8 @@ def set_stage_trainable(model: TexturedGenerator, stage: int) -> list[nn.Paramet
     for p in model.parameters():
         p.requires_grad_(False)
     if stage == 1:
-        weights, codes = stage1_parameters(model)
-        trainable = weights + codes
+        weights, codes, detail = stage1_parameters(model)
+        trainable = weights + codes + detail
     elif stage == 2:
         trainable = hair_parameters(model.generator)
     else:

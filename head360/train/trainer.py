@@ -100,6 +100,8 @@ class TrainOptions:
     bf16: bool | None = None
     workers: int | None = None
     checkpoint_every: int | None = None
+    recipe: str | None = None
+    """'gan' or 'reconstruction' (None: the preset's, :attr:`TrainConfig.recipe`)."""
     init: str | None = None
     """A checkpoint whose weights a new run starts from (:mod:`head360.train.warmstart`); a resumed run
     continues from its own state and ignores it."""
@@ -208,6 +210,8 @@ class Trainer:
                 )
         check_dataset_fits(info, split)
         self.info, self.split = info, split
+        self.info_has_depth = _dataset_has_depth(info)
+        self.seeded_detail: list[str] = []
         self.resolution = training_resolution(
             info, gcfg.image_resolution, gcfg.renderer.qualities["full"].neural_resolution, opts.preset
         )
@@ -221,6 +225,8 @@ class Trainer:
         mesh = self._mesh_model(state)
         torch.manual_seed(opts.seed)  # identical initial weights on every rank
         generator = Head360Generator(gcfg, mesh)
+        if state is None and generator.screen is not None:
+            self.seeded_detail = _seed_detail_texture(generator, info, split.train_subjects)
         self.num_codes = len(split.train_subjects)
         self.model = TexturedGenerator(generator, self.num_codes).to(self.dev)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
@@ -237,14 +243,15 @@ class Trainer:
             self.init_report = warm_start(
                 opts.init, opts.preset, self.model, self.ema, self.D, self.resolution, split.train_subjects, shapes
             )
-        g_weights, codes = stage1_parameters(self.model)
+        g_weights, codes, detail = stage1_parameters(self.model)
         b = tcfg.betas
         # fused Adam on CUDA (one kernel for all parameters); the state dict is the same either way
         fused = {"fused": True} if self.dev.type == "cuda" else {}
+        groups = [{"params": g_weights, "lr": tcfg.g_lr}, {"params": codes, "lr": tcfg.code_lr}]
+        if detail:
+            groups.append({"params": detail, "lr": tcfg.texture_lr})
         self.optimizers: dict[str, torch.optim.Optimizer] = {
-            "G": torch.optim.Adam(
-                [{"params": g_weights, "lr": tcfg.g_lr}, {"params": codes, "lr": tcfg.code_lr}], betas=b, **fused
-            ),
+            "G": torch.optim.Adam(groups, betas=b, **fused),
             "hair": torch.optim.Adam(hair_parameters(generator), lr=tcfg.g_lr, betas=b, **fused),
             "D": torch.optim.Adam(self.D.parameters(), lr=tcfg.d_lr, betas=b, **fused),
         }
@@ -275,8 +282,10 @@ class Trainer:
             "world_size": ctx.world,
             "seed": opts.seed,
             "init": self.init_report,
+            "detail_texture_seeded_from": self.seeded_detail,
         }
         self.lpips = None
+        self._probe: list[dict] | None = None
         self._stop_reason: str | None = None
         self._recent_steps: list[float] = []
         self._first_step = 0.0
@@ -288,7 +297,10 @@ class Trainer:
     # --- setup helpers ------------------------------------------------------------------------------
     def _overrides(self) -> dict:
         o = self.opts
-        return {"batch": o.batch, "bf16": o.bf16, "workers": o.workers, "checkpoint_every": o.checkpoint_every}
+        return {
+            "batch": o.batch, "bf16": o.bf16, "workers": o.workers, "checkpoint_every": o.checkpoint_every,
+            "recipe": o.recipe,
+        }  # fmt: skip
 
     def _mesh_model(self, state):
         from head360.mesh.model import MeshModel
@@ -484,6 +496,17 @@ class Trainer:
                 "losses_used", self.step, stage=3, terms=losses_used,
                 lpips="used" if self.lpips is not None else "unavailable (no LPIPS weights on this machine)",
             )  # fmt: skip
+        elif tcfg.recipe == "reconstruction":
+            refine_net = d_net = None
+            used = ["l1", "ssim", "l1_raw", "alpha"] + (["depth"] if self.info_has_depth else []) + ["density_tv"]
+            used += ["code_prior"] if stage == 1 else []
+            self.logger.event("losses_used", self.step, stage=stage, terms=used, recipe="reconstruction")
+            if not self.info_has_depth:
+                self.logger.event(
+                    "depth_unavailable", self.step,
+                    message="this dataset was written without depth maps: training without the depth term "
+                    "(rerun `main.py synth` into a new folder to get them)",
+                )  # fmt: skip
         else:
             refine_net = None
             d_net = self._wrap(DualDiscriminatorStep(self.D))
@@ -528,6 +551,8 @@ class Trainer:
                 batch = next(iterator)
                 if stage == 3:
                     losses = self._step_refine(batch, refine_net, d_net)
+                elif tcfg.recipe == "reconstruction":
+                    losses = self._step_reconstruction(batch, stage, g_net)
                 else:
                     losses = self._step_gan(batch, stage, g_net, d_net)
                 self.step += 1
@@ -553,6 +578,8 @@ class Trainer:
                         sum(self.stage_images.values()),
                     )  # fmt: skip
                     sums, count, t_log = {}, 0, time.monotonic()
+                if self.step % tcfg.probe_every == 0 and self._time_left_ok(stage_deadline, self._sample_seconds):
+                    self.write_probe()
                 if self.step % tcfg.sample_every == 0 and self._time_left_ok(stage_deadline, self._sample_seconds):
                     self.write_samples()  # main process only; skipped when the time limit is near
                 if self.step % tcfg.checkpoint_every == 0 and self.stage_done[stage] < steps:
@@ -632,16 +659,7 @@ class Trainer:
         gan_g = generator_gan_loss(fake_logits)
         loss_g = tcfg.gan_weight * gan_g + tcfg.l1_weight * l1 + tcfg.l1_raw_weight * l1_raw
         losses = {"g_gan": gan_g.detach(), "l1": l1.detach(), "l1_raw": l1_raw.detach()}
-        if stage == 1 and tcfg.code_prior_weight > 0:
-            loss_g = loss_g + tcfg.code_prior_weight * out["code_prior"]
-            losses["code_prior"] = out["code_prior"].detach()
-        if dens_step:
-            loss_g = loss_g + tcfg.density_reg_weight * tcfg.density_reg_interval * out["density_tv"]
-            losses["density_tv"] = out["density_tv"].detach()
-        opt_g = self.optimizers["G" if stage == 1 else "hair"]
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
+        self._generator_update(loss_g, losses, out, stage, dens_step)
 
         # discriminator phase on the same fakes
         self.D.requires_grad_(True)
@@ -664,6 +682,63 @@ class Trainer:
         losses["real_score"] = real_logits.detach().float().mean()
         losses["fake_score"] = fake_logits.detach().float().mean()
         return losses
+
+    # --- one step of the reconstruction recipe (stages 1 and 2) ------------------------------------------
+    def _step_reconstruction(self, batch: dict, stage: int, g_net) -> dict[str, torch.Tensor]:
+        """Render one crop of each image (only its rays are marched) and compare it with the truth:
+        ``L = w_rgb |rgb - real|_1 + w_ssim (1 - SSIM) + w_raw |raw - real_small|_1 + w_alpha |alpha - a|_1
+        + w_depth |depth - d|_1 (where the truth is opaque) (+ density TV) (+ code prior in stage 1)``."""
+        tcfg = self.tcfg
+        real, cams, weights, shape, rows, hairstyles = self._batch_inputs(batch)
+        res = self.resolution
+        crop = min(tcfg.crop, res)
+        ratio = res // self.neural_resolution
+        crop -= crop % ratio
+        window = choose_windows(batch["label_map"], crop, ratio, tcfg.face_crop_fraction).to(self.dev)
+        mix = CodeMix.own(rows, self.gcfg.texture.code_dim)
+        dens_step = tcfg.density_reg_weight > 0 and self.step % tcfg.density_reg_interval == 0
+        with self._autocast():
+            out = g_net(
+                rows, shape, weights, cams, hairstyles, mix, self.train_quality,
+                tcfg.density_reg_points if dens_step else 0, tcfg.density_reg_offset, window, crop,
+            )  # fmt: skip
+        fake = out["rgb"].float()
+        real_crop = crop_windows(real, window, crop)
+        alpha_crop = crop_windows(batch["alpha"].to(self.dev), window, crop)
+        l1 = (fake - real_crop).abs().mean()
+        ssim_term = (1.0 - ssim(fake.clamp(0, 1), real_crop)).mean()
+        l1_raw = (out["raw"].float() - F.avg_pool2d(real_crop, ratio)).abs().mean()
+        l_alpha = (out["alpha"].float() - F.avg_pool2d(alpha_crop, ratio)).abs().mean()
+        loss = tcfg.rgb_weight * l1 + tcfg.ssim_weight * ssim_term + tcfg.raw_weight * l1_raw
+        loss = loss + tcfg.alpha_weight * l_alpha
+        losses = {"l1": l1.detach(), "ssim_loss": ssim_term.detach(), "l1_raw": l1_raw.detach(),
+                  "alpha": l_alpha.detach()}  # fmt: skip
+        if self.info_has_depth and tcfg.depth_weight > 0:
+            truth = ray_distance(batch["depth"].to(self.dev), cams, res)
+            truth = crop_windows(truth, window, crop)[..., ratio // 2 :: ratio, ratio // 2 :: ratio]
+            opaque = (F.avg_pool2d(alpha_crop, ratio) > 0.99) & (truth > 0)
+            opaque = opaque & torch.as_tensor(batch["has_depth"], device=self.dev).view(-1, 1, 1, 1)
+            err = (out["depth"].float() - truth).abs() * opaque
+            l_depth = err.sum() / opaque.sum().clamp(min=1)
+            loss = loss + tcfg.depth_weight * l_depth
+            losses["depth"] = l_depth.detach()
+        self._generator_update(loss, losses, out, stage, dens_step)
+        return losses
+
+    def _generator_update(self, loss, losses: dict, out: dict, stage: int, dens_step: bool) -> None:
+        """Add the code prior (stage 1) and the lazy density TV to ``loss`` (logging both in ``losses``),
+        then one step of the stage's generator optimiser (``G`` in stage 1, ``hair`` in stage 2)."""
+        tcfg = self.tcfg
+        if stage == 1 and tcfg.code_prior_weight > 0:
+            loss = loss + tcfg.code_prior_weight * out["code_prior"]
+            losses["code_prior"] = out["code_prior"].detach()
+        if dens_step:
+            loss = loss + tcfg.density_reg_weight * tcfg.density_reg_interval * out["density_tv"]
+            losses["density_tv"] = out["density_tv"].detach()
+        opt = self.optimizers["G" if stage == 1 else "hair"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
 
     # --- one step of stage 3 ----------------------------------------------------------------------------
     def _step_refine(self, batch: dict, refine_net, d_net) -> dict[str, torch.Tensor]:
@@ -748,6 +823,52 @@ class Trainer:
             columns.append(g.render(planes, cams, quality="full", hair=hair)["rgb"])
         rows = [[to_uint8(col[i]) for col in columns] for i in range(n)]
         return image_grid(rows)
+
+    @torch.no_grad()
+    def probe_metrics(self, images: int = 8) -> dict[str, float] | None:
+        """Face-region PSNR, eyes + mouth PSNR and plain PSNR of the EMA generator on a fixed handful of
+        held-out views of training subjects (None when the split holds out no view)."""
+        from head360.data.dataset import HeadDataset
+        from head360.train.evaluate import region_masks
+        from head360.train.losses import psnr
+
+        if self._probe is None:
+            if self.info.online or not self.split.holdout_views:
+                return None
+            ds = HeadDataset(self.info.spec, subjects=self.split.train_subjects,
+                             expressions=self.split.train_expressions, views=self.split.holdout_views,
+                             resolution=self.resolution)  # fmt: skip
+            pick = np.linspace(0, len(ds) - 1, images).round().astype(int)
+            self._probe = [ds[int(i)] for i in pick]
+        samples = self._probe
+        stack = {k: torch.stack([torch.as_tensor(x[k]) for x in samples]).to(self.dev)
+                 for k in ("image", "camera", "weights", "shape", "label_map")}  # fmt: skip
+        styles = self.info.hairstyles
+        hairstyles = [None if styles[x["hairstyle"]] == "none" else styles[x["hairstyle"]] for x in samples]
+        rows = self.row_of[torch.tensor([x["subject"] for x in samples])].to(self.dev)
+        g = self.ema.generator
+        planes = g.planes(self.ema.texture_codes(rows), stack["shape"], stack["weights"], hairstyles)
+        rgb = _resize(g.render(planes, stack["camera"], quality="full")["rgb"].float().clamp(0, 1), self.resolution)
+        face, eyes_mouth = region_masks(stack["label_map"])
+        real = stack["image"]
+
+        def mean(values: torch.Tensor) -> float:
+            values = values[torch.isfinite(values)]
+            return float(values.mean()) if len(values) else float("nan")
+
+        return {
+            "face_psnr": mean(psnr(rgb, real, mask=face)),
+            "eyes_mouth_psnr": mean(psnr(rgb, real, mask=eyes_mouth)),
+            "psnr": mean(psnr(rgb, real)),
+            "minutes": (time.monotonic() - self.opts.started_at) / 60.0,
+        }
+
+    def write_probe(self) -> None:
+        if not self.ctx.is_main:
+            return
+        values = self.probe_metrics()
+        if values is not None:
+            self.logger.metrics(self.step, self.stage, values)
 
     def write_samples(self) -> None:
         if not self.ctx.is_main:
@@ -873,6 +994,85 @@ class Trainer:
         self.last_checkpoint = self.run.checkpoint_path
         self.logger.event("checkpoint", self.step, stage=self.stage, path=str(folder.relative_to(self.run.root)))
         return folder
+
+
+def choose_windows(label_map: torch.Tensor, crop: int, step: int, face_fraction: float) -> torch.Tensor:
+    """Top-left corners [B, 2] (row, col; multiples of ``step``) of ``crop``-pixel crops of label maps
+    [B, H, W]: with probability ``face_fraction`` centred on a random eye or mouth pixel (where the
+    image shows one), else on a random pixel of the head (torch RNG)."""
+    from head360.labels import Label
+
+    b, h, w = label_map.shape
+    corners = []
+    for i in range(b):
+        labels = label_map[i]
+        face = (labels == int(Label.EYES)) | (labels == int(Label.MOUTH_INTERIOR))
+        pick = face if (face.any() and float(torch.rand(())) < face_fraction) else labels != int(Label.BACKGROUND)
+        where = pick.nonzero()
+        if len(where) == 0:
+            centre = torch.tensor([h // 2, w // 2])
+        else:
+            centre = where[int(torch.randint(len(where), ()))]
+        top = int(centre[0]) - crop // 2 + int(torch.randint(-crop // 4, crop // 4 + 1, ()))
+        left = int(centre[1]) - crop // 2 + int(torch.randint(-crop // 4, crop // 4 + 1, ()))
+        top = min(max(top, 0), h - crop) // step * step
+        left = min(max(left, 0), w - crop) // step * step
+        corners.append((top, left))
+    return torch.tensor(corners, dtype=torch.long)
+
+
+def crop_windows(images: torch.Tensor, window: torch.Tensor, size: int) -> torch.Tensor:
+    """images [B, C, H, W], window [B, 2] top-left corners -> [B, C, size, size]."""
+    return torch.stack(
+        [img[:, t : t + size, l : l + size] for img, (t, l) in zip(images, window.tolist(), strict=True)]
+    )
+
+
+def ray_distance(depth_z: torch.Tensor, cameras: torch.Tensor, resolution: int) -> torch.Tensor:
+    """Camera-space z [B, 1, R, R] (the factory's depth maps, 0 = empty) -> distance along each pixel's
+    ray [B, 1, R, R] (what the volume render's ``depth`` is)."""
+    k = cameras[:, 16:].reshape(-1, 3, 3)
+    t = (torch.arange(resolution, device=depth_z.device, dtype=depth_z.dtype) + 0.5) / resolution
+    yy, xx = torch.meshgrid(t, t, indexing="ij")
+    x = (xx[None] - k[:, 0, 2, None, None]) / k[:, 0, 0, None, None]
+    y = (yy[None] - k[:, 1, 2, None, None]) / k[:, 1, 1, None, None]
+    return depth_z * torch.sqrt(1.0 + x * x + y * y)[:, None]
+
+
+def _dataset_has_depth(info: DatasetInfo) -> bool:
+    """Whether the dataset's images come with depth maps (the online dataset renders them)."""
+    if info.online:
+        return True
+    index = Path(info.spec) / "dataset.json"
+    import json
+
+    try:
+        first = json.loads(index.read_text())["images"][0]["path"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return False
+    return (Path(info.spec) / (str(first)[: -len(".png")] + ".depth.png")).is_file()
+
+
+def _seed_detail_texture(generator, info: DatasetInfo, subjects: list[str]) -> list[str]:
+    """Start the camera-view path's detail texture from the mean UV albedo atlas of the training
+    subjects (``meshes/<id>/head.png``, in the template's UVs); returns the subjects it used."""
+    if info.online:
+        return []
+    import cv2
+
+    atlases, used = [], []
+    for sid in subjects:
+        path = Path(info.spec) / "meshes" / sid / "head.png"
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+        if img is None:
+            continue
+        r = generator.config.screen.detail_resolution
+        img = cv2.resize(img, (r, r), interpolation=cv2.INTER_AREA)
+        atlases.append(torch.from_numpy(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)).permute(2, 0, 1).float() / 255.0)
+        used.append(sid)
+    if atlases:
+        generator.screen.seed_detail(torch.stack(atlases).mean(0))
+    return used
 
 
 def train(opts: TrainOptions) -> TrainResult:
