@@ -46,6 +46,14 @@ report["vertices"] = len(head.data.vertices)
 report["shape_keys"] = [k.name for k in keys][1:]
 report["basis"] = keys[0].name
 basis = [v.co.copy() for v in keys[0].data]
+report["actions"] = [a.name for a in bpy.data.actions]
+for owner in [head.data.shape_keys] + list(bpy.data.objects):  # a take's action would override the keys set below
+    owner.animation_data_clear()
+for obj in bpy.data.objects:  # the rest pose (the head's joint unrotated)
+    if obj.type == "ARMATURE":
+        for bone in obj.pose.bones:
+            bone.matrix_basis.identity()
+report["armatures"] = [o.name for o in bpy.data.objects if o.type == "ARMATURE"]
 for k in keys[1:]:
     k.value = 0.0
 keys["jawOpen"].value = 1.0
@@ -72,7 +80,6 @@ report["textures"] = images
 report["materials"] = [s.material.name for s in head.material_slots if s.material]
 hair = [o for o in bpy.data.objects if o.type == "MESH" and o.name.lower().startswith("hair")]
 report["hair_vertices"] = len(hair[0].data.vertices) if hair else 0
-report["actions"] = [a.name for a in bpy.data.actions]
 
 if args.get("render"):
     scene = bpy.context.scene

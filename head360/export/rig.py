@@ -3,13 +3,18 @@
 What the file holds (metres, +Y up, face along +Z: glTF's own conventions, so no axis change)::
 
     scene
-    └── node "head360"            root; a take's head rotation animates it (hair follows rigidly)
-        ├── node "head"  mesh "head": the bilinear mesh V(s, 0) at the subject's shape code, in the
-        │                template's UVs, one primitive per part (skin, eyes, teeth, mouth), each with
-        │                52 morph targets named as ARKit names them (``mesh.extras.targetNames``)
-        │                and a material that reads the one baked colour texture (PNG in the GLB)
-        └── node "hair"  mesh "hair": marching cubes of the field with hair where it stands off the
-                         head mesh, vertex colours from the field (absent when the head has no hair)
+    ├── node "head360"   the skeleton's one joint (skin "head360"); a take's head rotation animates it
+    │   └── node "hair"  mesh "hair": marching cubes of the field with hair where it stands off the
+    │                    head mesh, vertex colours from the field (absent when the head has no hair);
+    │                    a child of the joint, so it follows the head rigidly
+    └── node "head"      mesh "head", skinned to that joint (every vertex, weight 1): the bilinear mesh
+                         V(s, 0) at the subject's shape code, in the template's UVs, one primitive per part
+                         (skin, eyes, teeth, mouth), each with 52 morph targets named as ARKit names them
+                         (``mesh.extras.targetNames``) and a material that reads the one baked colour
+                         texture (PNG in the GLB)
+
+The skin makes the head a skeletal mesh with morph targets, the kind of asset engines drive with Live Link
+Face curves (Unreal keeps morph targets only on skeletal meshes); glTF puts a skinned mesh at the root.
 
 The morph targets are the subject's own blendshape deltas, ``E_j + sum_k s_k X_jk`` of
 :class:`head360.mesh.model.MeshModel`, so ``base + sum_j b_j target_j`` is exactly ``V(s, b)``.
@@ -490,7 +495,7 @@ class _Blob:
         codes = {np.dtype(np.float32): 5126, np.dtype(np.uint32): 5125, np.dtype(np.uint16): 5123,
                  np.dtype(np.uint8): 5121}  # fmt: skip
         array = np.ascontiguousarray(array)
-        width = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}[kind]
+        width = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}[kind]
         rows = array.reshape(-1, width)
         acc = Accessor(
             bufferView=self.view(array.tobytes(), target),
@@ -531,6 +536,7 @@ def rig_to_glb(rig: Rig) -> bytes:
         Primitive,
         Sampler,
         Scene,
+        Skin,
         Texture,
         TextureInfo,
     )
@@ -564,6 +570,8 @@ def rig_to_glb(rig: Rig) -> bytes:
             POSITION=blob.accessor(part.positions, "VEC3", array_buffer, bounds=True),
             NORMAL=blob.accessor(part.normals, "VEC3", array_buffer),
             TEXCOORD_0=blob.accessor(part.texcoords, "VEC2", array_buffer),
+            JOINTS_0=blob.accessor(np.zeros((len(part.positions), 4), np.uint8), "VEC4", array_buffer),
+            WEIGHTS_0=blob.accessor(np.tile(np.float32([1, 0, 0, 0]), (len(part.positions), 1)), "VEC4", array_buffer),
         )
         targets = [
             {"POSITION": blob.accessor(part.targets[j], "VEC3", array_buffer, bounds=True)}
@@ -588,8 +596,10 @@ def rig_to_glb(rig: Rig) -> bytes:
             extras={"targetNames": list(ARKIT_NAMES)},
         )
     )
-    gltf.nodes.append(Node(name="head360", children=[1]))
-    gltf.nodes.append(Node(name="head", mesh=0))
+    gltf.nodes.append(Node(name="head360", children=[]))  # the joint
+    gltf.nodes.append(Node(name="head", mesh=0, skin=0))
+    bind = blob.accessor(np.eye(4, dtype=np.float32).reshape(1, 16), "MAT4")  # column-major identity
+    gltf.skins.append(Skin(name="head360", joints=[0], skeleton=0, inverseBindMatrices=bind))
     if rig.hair is not None:
         h = rig.hair
         from head360.gl.glutil import srgb_to_linear
@@ -617,7 +627,7 @@ def rig_to_glb(rig: Rig) -> bytes:
         )
         gltf.nodes.append(Node(name="hair", mesh=1))
         gltf.nodes[0].children.append(2)
-    gltf.scenes.append(Scene(name="Head360", nodes=[0]))
+    gltf.scenes.append(Scene(name="Head360", nodes=[0, 1]))
     gltf.scene = 0
     if rig.animation is not None:
         a = rig.animation

@@ -114,10 +114,12 @@ def test_export_rig_writes_a_valid_glb_with_arkit_targets_texture_hair_and_the_t
     png = Image.open(io.BytesIO(g.binary_blob()[view.byteOffset : view.byteOffset + view.byteLength]))
     assert image.mimeType == "image/png" and png.size[0] >= 1024 and png.size[1] >= 1024
     assert np.asarray(png).std() > 1.0
-    # the hair: its own node and mesh, vertex colours, under the root that the take's head rotation turns
+    # the head is skinned to one joint, which the take's head rotation turns; the hair is its own node and
+    # mesh with vertex colours, a child of that joint
     names = [n.name for n in g.nodes]
     root, head_node, hair_node = (names.index(n) for n in ("head360", "head", "hair"))
-    assert set(g.nodes[root].children) == {head_node, hair_node}
+    assert g.skins[g.nodes[head_node].skin].joints == [root] and g.nodes[root].children == [hair_node]
+    assert set(g.scenes[g.scene].nodes) == {root, head_node}
     hair = g.meshes[g.nodes[hair_node].mesh]
     assert hair.primitives[0].attributes.COLOR_0 is not None and not hair.primitives[0].targets
     # the take at its frame rate: weights on the head, rotation on the root
