@@ -399,7 +399,8 @@ def rig_animation(track, head_pose: bool = True) -> RigAnimation:
         q = Rotation.from_euler("YXZ", np.asarray(take.head_rotation, np.float64), degrees=True).as_quat()
         rotations = (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
     weights = np.clip(np.asarray(take.weights, np.float32), 0.0, 1.0)
-    return RigAnimation(take.source or "take", times.astype(np.float32), weights, rotations)
+    name = Path(take.source).stem if take.source else "take"  # a file's name without its folder
+    return RigAnimation(name or "take", times.astype(np.float32), weights, rotations)
 
 
 def build_rig(
