@@ -30,6 +30,7 @@ class HairPanel(Panel):
             dpg.add_checkbox(label="Show hair", default_value=True, tag="hair_on", callback=self._on_hair_on)
             dpg.add_text("", tag="hair_current")
             dpg.add_text("", tag="hair_thumb_status", color=(150, 150, 150))
+            dpg.add_text("", tag="hair_untrained", color=(150, 150, 150), wrap=380)
             dpg.add_group(tag="hair_grid")
 
     def _texture(self, i: int) -> int:
@@ -42,7 +43,10 @@ class HairPanel(Panel):
 
     def on_model_changed(self) -> None:
         g = self.studio.generator
-        self._styles = [None, *g.hairstyles]
+        trained = self.studio.model.checkpoint.trained_hairstyles
+        self._styles = [None, *trained]  # a hairstyle training never saw would render as a bald head
+        untrained = [h for h in g.hairstyles if h not in trained]
+        dpg.set_value("hair_untrained", f"Not trained in this model: {', '.join(untrained)}" if untrained else "")
         self._ready.clear()
         self.thumbnails_done = 0
         dpg.delete_item("hair_grid", children_only=True)

@@ -63,6 +63,20 @@ class Checkpoint:
     def config(self) -> GeneratorConfig:
         return self.generator.config
 
+    @property
+    def trained_hairstyles(self) -> tuple[str, ...]:
+        """The hairstyles of the bank that training saw on some image, in bank order. Every hairstyle
+        for a checkpoint that does not say (not written by training): its bank may be anything."""
+        styles = self.generator.hairstyles
+        seen = self.info.get("hairstyles_trained")
+        if seen is None and "split" in self.info and "data" in self.info:
+            # written before training recorded it: the hairstyles of the training subjects
+            train = set(self.info["split"].get("train_subjects", []))
+            seen = [s.get("hairstyle") for s in self.info["data"].get("subjects", []) if s.get("id") in train]
+        if seen is None:
+            return styles
+        return tuple(s for s in styles if s in set(seen))
+
 
 def _mesh_model_bytes(mesh: MeshModel) -> bytes:
     """The mesh model's own file (its compact, versioned format) as bytes."""

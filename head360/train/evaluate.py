@@ -66,6 +66,11 @@ def _metrics_of(rows: list[dict], with_lpips: bool) -> dict:
 
 def _summary(rows: list[dict], with_lpips: bool) -> dict:
     out = _metrics_of(rows, with_lpips)
+    subjects = sorted({r["subject"] for r in rows if "subject" in r})
+    out["by_subject"] = {
+        sid: {n: _mean([r.get(n) for r in rows if r.get("subject") == sid]) for n in ("psnr", *REGION_METRICS)}
+        for sid in subjects
+    }
     out["by_yaw"] = {
         g: _metrics_of([r for r in rows if r["yaw_group"] == g], with_lpips) for g in ("front", "side", "back")
     }
@@ -165,6 +170,7 @@ class _Evaluator:
             lp = self.lpips(rgb * 2 - 1, image * 2 - 1).flatten().tolist() if self.lpips is not None else None
             for k, sample in enumerate(samples):
                 row = {"psnr": p[k], "ssim": s[k], "yaw_group": yaw_group(sample["yaw"])}
+                row["subject"] = self.ds.records[chunk[k]]["subject"]
                 row["face_psnr"] = fp[k] if has_face[k] else None
                 row["face_ssim"] = fs[k] if has_face[k] else None
                 row["eyes_mouth_psnr"] = ep[k] if has_em[k] else None

@@ -286,6 +286,7 @@ class Trainer:
         }
         self.lpips = None
         self._probe: list[dict] | None = None
+        self._trained_styles: list[str] | None = None
         self._stop_reason: str | None = None
         self._recent_steps: list[float] = []
         self._first_step = 0.0
@@ -910,7 +911,20 @@ class Trainer:
             "data": self.info.to_json(),
             "train_resolution": self.resolution,
             "discriminator_resolution": self.resolution,
+            "hairstyles_trained": self.hairstyles_trained(),
         }
+
+    def hairstyles_trained(self) -> list[str]:
+        """Hairstyles of the bank that some training image wears (what the studio's hair picker offers)."""
+        if self._trained_styles is None:
+            bank = self.model.generator.hairstyles
+            if self.info.online:
+                self._trained_styles = list(bank)
+            else:
+                records = stage_dataset(self.info, self.split, 2 if self.info.has_hair else 1, self.resolution).records
+                worn = {r["hairstyle"] for r in records if r["hair"]}
+                self._trained_styles = [h for h in bank if h in worn]
+        return self._trained_styles
 
     def _state(self) -> tuple[dict[str, torch.Tensor], dict]:
         from head360.model.config import config_to_dict

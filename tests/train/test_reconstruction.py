@@ -117,3 +117,19 @@ def test_eval_reports_face_regions_and_expression_response(recon_run, toy_data):
     assert trained["views"] > 0 and math.isfinite(trained["response"]) and -1 <= trained["correlation"] <= 1
     assert set(expr["held_out_expressions"]) == {"mouthSmileLeft"}
     assert "jawOpen" in expr["held_out_subjects"]
+
+
+def test_the_checkpoint_says_which_hairstyles_training_saw(recon_run, toy_data):
+    """The studio's hair picker offers these: a hairstyle no training image wears renders a bald head."""
+    import json
+
+    from head360.model.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(recon_run / "checkpoint.safetensors")
+    index = json.loads((toy_data / "dataset.json").read_text())
+    train = set(ckpt.info["split"]["train_subjects"])
+    worn = {s["hairstyle"] for s in index["subjects"] if s["id"] in train} - {"none"}
+    assert set(ckpt.trained_hairstyles) == worn and set(ckpt.info["hairstyles_trained"]) == worn
+    assert set(ckpt.generator.hairstyles) >= worn
+    del ckpt.info["hairstyles_trained"]  # a checkpoint written before training recorded it
+    assert set(ckpt.trained_hairstyles) == worn
