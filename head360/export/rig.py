@@ -167,7 +167,14 @@ def field_colors(
     generator, planes, points: np.ndarray, normals: np.ndarray, config: BakeConfig | None = None
 ) -> np.ndarray:
     """The colour the model shows at surface points: points [N, 3] world, normals [N, 3] -> [N, 3] float32
-    RGB in [0, 1].
+    RGB in [0, 1] (the first three of :func:`field_features`)."""
+    return np.clip(field_features(generator, planes, points, normals, config)[:, :3], 0.0, 1.0)
+
+
+def field_features(
+    generator, planes, points: np.ndarray, normals: np.ndarray, config: BakeConfig | None = None
+) -> np.ndarray:
+    """The field's features (0..2 = RGB) at surface points, as :func:`field_colors` reads them: [N, F].
 
     A short ray from ``config.outside`` outside each point to ``config.inside`` inside it (along its
     normal) is sampled ``config.samples`` times and the field's RGB is composited by the field's density
@@ -181,7 +188,7 @@ def field_colors(
     points = np.asarray(points, np.float32)
     offsets = np.linspace(cfg.outside, -cfg.inside, cfg.samples, dtype=np.float32)  # [S] along +n
     step = (cfg.outside + cfg.inside) / max(cfg.samples - 1, 1)
-    colors = np.zeros((len(points), 3), np.float32)
+    colors = np.zeros((len(points), generator.config.decoder.features), np.float32)
     dev = generator.device
     with torch.no_grad():
         for i in range(0, len(points), cfg.chunk):
@@ -191,13 +198,13 @@ def field_colors(
             ray = p[:, None] + d[:, None] * torch.as_tensor(offsets, device=dev)[None, :, None]  # [k, S, 3]
             sigma, feats = generator.field(planes, ray.reshape(1, -1, 3), cfg.hair)
             sigma = sigma.reshape(k, cfg.samples)
-            rgb = feats[0, :, :3].clamp(0, 1).reshape(k, cfg.samples, 3)
+            rgb = feats[0].reshape(k, cfg.samples, -1)
             alpha = 1.0 - torch.exp(-sigma * step)
             trans = torch.cumprod(torch.cat([torch.ones_like(alpha[:, :1]), 1.0 - alpha[:, :-1] + 1e-10], 1), 1)
             w = alpha * trans  # [k, S]
             opacity = w.sum(1, keepdim=True)
             composited = (w[..., None] * rgb).sum(1) / opacity.clamp_min(1e-6)
-            at_point = generator.field(planes, p[None], cfg.hair)[1][0, :, :3].clamp(0, 1)
+            at_point = generator.field(planes, p[None], cfg.hair)[1][0]
             colors[i : i + k] = torch.where(opacity > 1e-3, composited, at_point).cpu().numpy()
     return colors
 
@@ -227,9 +234,12 @@ def bake_texture(
     normals = vertex_normals(verts, mesh.faces)
     corners = np.concatenate([verts[mesh.faces], normals[mesh.faces]], axis=2)  # [F, 3, 6]
     values, coverage = rasterize_uv(mesh.uvs, mesh.faces_uv, corners, resolution)
-    colors = field_colors(generator, planes, values[coverage, :3], values[coverage, 3:6], config)
+    features = field_features(generator, planes, values[coverage, :3], values[coverage, 3:6], config)
     image = np.zeros((resolution, resolution, 3), np.float32)
-    image[coverage] = colors
+    image[coverage] = np.clip(features[:, :3], 0.0, 1.0)
+    if generator.screen is not None and planes.texture is not None:
+        # the camera-view path draws the viewport's face: bake what it shows with each texel seen head-on
+        image = generator.screen.bake(planes.texture, image, features, coverage)
     if coverage.any() and not coverage.all():
         image = dilate_islands(image, coverage, 2 * resolution)
     return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)

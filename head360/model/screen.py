@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -168,6 +169,32 @@ class ScreenCompositor(nn.Module):
         img = F.interpolate(albedo[None].float(), size=(r, r), mode="area")[0]
         with torch.no_grad():
             self.detail[0, :3] = img.to(self.detail.device) * 2.0 - 1.0
+
+    @torch.no_grad()
+    def bake(self, texture: torch.Tensor, base: np.ndarray, features: np.ndarray, coverage: np.ndarray) -> np.ndarray:
+        """What the path shows at each texel of the UV atlas, the texel seen head-on (a texture for a rig).
+
+        texture [1, C, T, T]; base [R, R, 3] float (the field's colour per texel, row 0 = v 1); features
+        [N, F] the field's features at the covered texels; coverage [R, R] bool -> [R, R, 3] float."""
+        r = base.shape[0]
+        dev = texture.device
+        t = (torch.arange(r, device=dev, dtype=torch.float32) + 0.5) / r
+        vv, uu = torch.meshgrid(1.0 - t, t, indexing="ij")
+        cov = torch.as_tensor(coverage, device=dev)[None, None].float()
+        feat = torch.zeros(1, features.shape[1], r, r, device=dev)
+        feat[0, :, torch.as_tensor(coverage, device=dev)] = torch.as_tensor(features, device=dev).T
+        normal = torch.zeros(1, 3, r, r, device=dev)
+        normal[:, 2] = -1.0  # facing the viewer
+        raster = ScreenRaster(
+            face_id=torch.zeros(1, r, r, dtype=torch.long, device=dev),
+            uv=torch.stack([uu, vv], -1)[None],
+            coverage=cov,
+            distance=torch.zeros_like(cov),
+            normal=normal * cov,
+        )
+        base_t = torch.as_tensor(base, device=dev).permute(2, 0, 1)[None].float()
+        out = self(raster, texture, base_t, feat, cov, torch.zeros_like(cov))
+        return out[0].permute(1, 2, 0).cpu().numpy()
 
     def forward(
         self,

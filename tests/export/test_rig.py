@@ -171,7 +171,7 @@ def test_rig_reloads_with_its_counts_and_targets_rebuild_the_bilinear_mesh(expor
 
 
 # --- the texture -----------------------------------------------------------------------------------
-def atlas_generator(mesh_model):
+def atlas_generator(mesh_model, screen: bool = True):
     """The tiny generator on the stand-in mesh with a UV atlas of one separate triangle per face (the
     stand-in's spherical UVs wrap, so its seam triangles overlap the rest of the atlas)."""
     from dataclasses import replace
@@ -186,13 +186,16 @@ def atlas_generator(mesh_model):
     uvs = (cell[:, None] + corner[None]).reshape(-1, 2).astype(np.float32)
     mesh = replace(mesh_model, uvs=uvs, faces_uv=np.arange(3 * f).reshape(f, 3), _torch_cache={})
     torch.manual_seed(0)
-    return Head360Generator(make_config("tiny"), mesh).eval()
+    cfg = make_config("tiny")
+    cfg.screen.enabled = screen
+    return Head360Generator(cfg, mesh).eval()
 
 
 def test_baked_texel_is_the_field_colour_at_its_surface_point(mesh_model):
+    """Without the camera-view path (the paper's layout) the texture is the field's colour."""
     from head360.export.rig import BakeConfig, bake_texture
 
-    generator = atlas_generator(mesh_model)
+    generator = atlas_generator(mesh_model, screen=False)
     t, s, b = codes(generator)
     with torch.no_grad():
         planes = generator.planes(t, s, b, "long")
@@ -222,6 +225,24 @@ def test_baked_texel_is_the_field_colour_at_its_surface_point(mesh_model):
     got = tex.reshape(-1, 3)[texel].astype(np.float64)
     assert np.abs(got - expected).max() < 4.0  # a flipped or shifted atlas would miss by far more
     assert tex.reshape(-1, 3).std(0).max() > 1.0
+
+
+def test_a_model_with_the_camera_view_path_bakes_what_that_path_shows(mesh_model):
+    """With the path (demo preset) the viewport's face comes from the detail texture read through the
+    mesh: the bake follows it, texel by texel, where the texture is changed."""
+    from head360.export.rig import bake_texture
+
+    generator = atlas_generator(mesh_model, screen=True)
+    t, s, b = codes(generator)
+    with torch.no_grad():
+        planes = generator.planes(t, s, b, None)
+    verts = generator.mesh.vertices_np(s[0].numpy(), b[0].numpy())
+    before = bake_texture(generator, planes, verts, 64).astype(np.float64)
+    with torch.no_grad():
+        generator.screen.detail[:, :3, :16, :16] += 0.6  # the top-left quarter of the atlas, brighter
+    after = bake_texture(generator, planes, verts, 64).astype(np.float64)
+    change = (after - before).mean(-1)
+    assert change[2:28, 2:28].mean() > 10 * max(abs(change[40:, 40:]).mean(), 0.05)
 
 
 # --- animate and bad input -------------------------------------------------------------------------
