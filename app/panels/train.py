@@ -150,14 +150,13 @@ def latest_checkpoint(run: Path) -> Path | None:
     layout, :class:`head360.train.state.RunDir`), else the newest checkpoint file under the run folder
     (training states and other files are skipped)."""
     from head360.assets import is_checkpoint_file
-    from head360.errors import Head360Error
     from head360.train.state import RunDir
 
-    try:
-        named = RunDir(run).latest()["dir"] / "generator.safetensors"
+    try:  # only the generator is needed here (RunDir.latest() also wants the training state)
+        named = run / json.loads(RunDir(run).latest_path.read_text())["dir"] / "generator.safetensors"
         if is_checkpoint_file(named):
             return named
-    except Head360Error:
+    except (OSError, ValueError, KeyError, TypeError):
         pass
     files = sorted(
         (p for p in run.rglob("*.safetensors") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True
