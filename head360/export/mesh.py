@@ -189,7 +189,9 @@ def decimate_mesh(mesh: ExportedMesh, fraction: float) -> ExportedMesh:
 
     points = mesh.vertices.astype(np.float64)
     best = None
-    for reduction in (1.0 - fraction, 1.0 - fraction * 1.01, 1.0 - fraction * 0.99):
+    fewest = min(1.0, 8.0 / max(len(mesh.faces), 1))  # keep a few faces at least
+    for keep in (fraction, fraction * 1.01, fraction * 0.99):
+        reduction = 1.0 - min(max(keep, fewest), 1.0)
         simplified = fast_simplification.simplify(points, mesh.faces, target_reduction=reduction, return_collapses=True)
         collapses = simplified[2]
         verts, faces, merged_into = fast_simplification.replay_simplification(points, mesh.faces, collapses)
@@ -206,8 +208,10 @@ def decimate_mesh(mesh: ExportedMesh, fraction: float) -> ExportedMesh:
     if pinched.any():
         faces = _without_folded_faces(faces[~pinched])
     n = len(verts)
-    counts = np.maximum(np.bincount(merged_into, minlength=n), 1)[:, None]
-    cols = np.stack([np.bincount(merged_into, mesh.colors[:, k].astype(np.float64), n) for k in range(3)], 1)
+    merged = np.asarray(merged_into) >= 0  # vertices of removed pieces map to -1
+    into, colors = np.asarray(merged_into)[merged], mesh.colors[merged].astype(np.float64)
+    counts = np.maximum(np.bincount(into, minlength=n), 1)[:, None]
+    cols = np.stack([np.bincount(into, colors[:, k], n) for k in range(3)], 1)
     out = ExportedMesh(np.asarray(verts, np.float32), faces, np.round(cols / counts).astype(np.uint8), mesh.iso)
     return _without_unused_vertices(out)
 

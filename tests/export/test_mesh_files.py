@@ -119,3 +119,16 @@ def test_floaters_are_dropped_unless_asked_to_keep_them():
     assert len(kept.faces) == len(big.faces) and len(kept.vertices) == len(big.vertices)
     assert kept.vertices[:, 0].max() < 1.5
     assert len(drop_small_parts(mesh, 0).faces) == len(both.faces)
+
+
+@pytest.mark.parametrize("fraction", [0.999, 0.001])
+def test_decimation_at_the_ends_of_the_range(fraction):
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    mesh = ExportedMesh(
+        np.asarray(sphere.vertices, np.float32),
+        np.asarray(sphere.faces),
+        np.full((len(sphere.vertices), 3), 90, np.uint8),
+    )
+    small = decimate_mesh(mesh, fraction)
+    assert 0 < len(small.faces) <= len(mesh.faces) and _edge_face_counts(small.faces).max() <= 2
+    assert small.faces.max() < len(small.vertices) and (small.colors == 90).all()
