@@ -53,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
         raise Head360Error(f"--batch must be at least 1, got {args.batch}")
     if args.threads is not None and args.threads < 1:
         raise Head360Error(f"--threads must be at least 1, got {args.threads}")
+    from pathlib import Path
+
+    from head360.fileio import ensure_writable_dir
+
+    out_existed = Path(args.out).exists()
+    ensure_writable_dir(args.out)  # a read-only or impossible --out: one line now, not a traceback later
     import torch
 
     if args.threads is not None or args.device == "cpu" or not torch.cuda.is_available():
@@ -79,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = train(opts)
     except Head360Error as e:
+        if not out_existed:
+            _remove_if_empty(Path(args.out))  # a run refused before it wrote anything leaves no folder behind
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # a torchrun worker: say it and leave (see below)
             sys.stderr.write(f"error: {e}\n")  # one write: the ranks share the terminal
             _leave_worker(1)
@@ -88,6 +96,13 @@ def run(args: argparse.Namespace) -> int:
     if trainer is not None and trainer.ctx.enabled:
         _leave_worker(code)
     return code
+
+
+def _remove_if_empty(folder) -> None:
+    try:
+        folder.rmdir()  # only an empty folder; another rank may have removed it already
+    except OSError:
+        pass
 
 
 def _report(result) -> int:

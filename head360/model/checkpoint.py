@@ -88,15 +88,6 @@ def _mesh_model_bytes(mesh: MeshModel) -> bytes:
         return path.read_bytes()
 
 
-def _mesh_model_from_bytes(data: bytes) -> MeshModel:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "mesh.safetensors"
-        path.write_bytes(data)
-        return MeshModel.load(path)
-
-
 def _read_safetensors(path: Path, what: str, expected_format: str, hint: str):
     if not path.exists():
         raise Head360Error(f"{what} '{path}' not found; {hint}")
@@ -114,6 +105,9 @@ def _read_safetensors(path: Path, what: str, expected_format: str, hint: str):
     fmt = meta.get("format")
     if fmt != expected_format:
         raise Head360Error(f"'{path}' is not a Head360 {what} (format {fmt!r}, expected {expected_format!r}); {hint}")
+    for name, value in tensors.items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise Head360Error(f"{what} '{path}' holds NaN or infinite numbers in '{name}'; {hint}")
     return meta, tensors
 
 
@@ -160,8 +154,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     """Rebuild the generator from a checkpoint (eval mode, on ``device``). The mesh model is the one
     stored inside (quantised as the mesh model's file stores it).
 
-    A missing, damaged or foreign file, or weights that do not fit the stored configuration (a file
-    from another version of the code), raise Head360Error with one line saying so.
+    A missing, damaged or foreign file, a tensor holding NaN or infinite numbers, or weights that do not
+    fit the stored configuration (a file from another version of the code), raise Head360Error with one
+    line saying so; an error in the stored mesh model names this checkpoint.
     """
     from head360.model.generator import Head360Generator
 
@@ -179,7 +174,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         raise Head360Error(f"checkpoint '{path}' uses a different blendshape list than this version of Head360")
     if "mesh/file" not in tensors:
         raise Head360Error(f"checkpoint '{path}' lacks its mesh model; {hint}")
-    mesh = _mesh_model_from_bytes(tensors["mesh/file"].numpy().tobytes())
+    mesh = MeshModel.from_bytes(tensors["mesh/file"].numpy().tobytes(), f"the mesh model inside checkpoint '{path}'")
     generator = Head360Generator(config, mesh)
     state = {k[len("generator/") :]: v for k, v in tensors.items() if k.startswith("generator/")}
     own = generator.state_dict()
@@ -258,6 +253,8 @@ class Subject:
 
     @staticmethod
     def load(path: str | Path) -> Subject:
+        """Read a ``.h360`` file; a damaged or foreign one, NaN or infinite numbers, or blendshape weights
+        outside [0, 1] raise Head360Error with one line naming the file."""
         path = Path(path)
         hint = "save one from the studio or with `python main.py fit`"
         meta, t = _read_safetensors(path, "subject file", SUBJECT_FORMAT, hint)
@@ -278,6 +275,12 @@ class Subject:
             raise Head360Error(f"subject file '{path}' is incomplete ({e}); {hint}") from e
         if subject.blend_weights.shape != (NUM_BLENDSHAPES,) or subject.shape_code.ndim != 1:
             raise Head360Error(f"subject file '{path}' has arrays of the wrong shape; {hint}")
+        outside = np.flatnonzero((subject.blend_weights < 0.0) | (subject.blend_weights > 1.0))
+        if len(outside):
+            name, w = ARKIT_NAMES[outside[0]], float(subject.blend_weights[outside[0]])
+            raise Head360Error(
+                f"subject file '{path}': blendshape weight for {name} must be in [0, 1], got {w:g}; {hint}"
+            )
         return subject
 
 

@@ -159,3 +159,17 @@ def test_resume_errors_leave_the_run_untouched(short_run, toy_data, tmp_path, ca
     other = _copy_dataset(toy_data, tmp_path / "other", rename_subject)
     assert "not the dataset this run was trained on" in _one_line_error(*_train(["--resume"], capsys, other, run)[::2])
     assert (run / "latest.json").read_text() == before
+
+
+def test_out_folder_that_cannot_be_written_is_one_line_before_training(toy_data, tmp_path, capsys):
+    (tmp_path / "afile").write_text("a file, not a folder")  # root writes into read-only folders: this it cannot
+    out = tmp_path / "afile" / "run"
+    line = _one_line_error(*_train([], capsys, toy_data, out)[::2])
+    assert line.startswith(f"error: cannot write to folder '{out}'") and "choose another --out" in line
+    assert (tmp_path / "afile").read_text() == "a file, not a folder"
+    # a run refused before training leaves no new folder behind; an existing one stays
+    _one_line_error(*_train([], capsys, tmp_path / "nowhere", tmp_path / "fresh")[::2])
+    assert not (tmp_path / "fresh").exists()
+    (tmp_path / "kept").mkdir()
+    _one_line_error(*_train([], capsys, tmp_path / "nowhere", tmp_path / "kept")[::2])
+    assert (tmp_path / "kept").is_dir()
