@@ -7,8 +7,11 @@
 # hairstyles of the dataset (--hair-variants 3: clean hair swaps); INIT_CHECKPOINT (optional, e.g.
 # assets/demo.safetensors) fine-tunes that model instead of starting from random weights.
 #
+# It trains with the demo preset's recipe (`reconstruction`, docs/TRAINING.md "The CPU recipe"; it runs on a
+# GPU too); add `--recipe gan` to the train line for the paper's adversarial recipe.
+#
 # The first bundled model came from one NVIDIA H100 (torch 2.11 + CUDA 13), SUBJECTS=2, MINUTES=8, no hair
-# variants, no init:
+# variants, no init, with the adversarial recipe (then the demo preset's default):
 #   python main.py synth --preset demo --subjects 2 --out /tmp/demo --workers 14 --no-meshes
 #   python main.py train --data /tmp/demo --preset demo --stage all --out /tmp/run --device cuda \
 #                        --max-minutes 8 --workers 10
