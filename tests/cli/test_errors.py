@@ -20,7 +20,7 @@ def test_train_into_a_folder_that_cannot_be_made(toy_dataset, capsys):
         "--quiet", "--steps", "1",
     )  # fmt: skip
     assert_one_line_error(code, err, "'/proc/head360-run'")
-    assert "Traceback" not in err and err.startswith("error: cannot use")
+    assert "Traceback" not in err and err.startswith("error: cannot write to folder")  # checked before training
 
 
 def test_eval_on_a_damaged_dataset(toy_dataset, tmp_path, capsys):
