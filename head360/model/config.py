@@ -260,7 +260,7 @@ def _demo() -> GeneratorConfig:
         renderer=RendererConfig(
             qualities={
                 "full": RenderQuality(64, 12, 12, True, True),
-                "preview": RenderQuality(48, 8, 6, True, False, True, 128),
+                "preview": RenderQuality(48, 8, 6, True, False, True, 96),
             },
             occupancy_resolution=48,
             occupancy_steps=96,
