@@ -133,3 +133,17 @@ def test_the_checkpoint_says_which_hairstyles_training_saw(recon_run, toy_data):
     assert set(ckpt.generator.hairstyles) >= worn
     del ckpt.info["hairstyles_trained"]  # a checkpoint written before training recorded it
     assert set(ckpt.trained_hairstyles) == worn
+
+
+def test_a_resumed_reconstruction_run_gives_the_weights_of_an_uninterrupted_one(toy_data, tmp_path):
+    """Crops are drawn from the run's RNG, which the training state carries: stopping after 6 steps
+    and resuming to 12 ends with exactly the weights of 12 steps in one go."""
+    from tests.train.conftest import state_tensors
+
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    run_training(toy_data, whole, steps=12, recipe="reconstruction", checkpoint_every=6)
+    run_training(toy_data, parts, steps=6, recipe="reconstruction", checkpoint_every=6)
+    run_training(toy_data, parts, steps=12, recipe="reconstruction", checkpoint_every=6, resume=True)
+    a, b = state_tensors(whole), state_tensors(parts)
+    weights = [k for k in a if k.startswith("model/")]
+    assert weights and all(torch.equal(a[k], b[k]) for k in weights)
