@@ -10,7 +10,7 @@ still to run by ``stage_time_fractions``; a stage ends at whichever budget runs 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from head360.errors import Head360Error
 
@@ -250,17 +250,6 @@ def train_config_from_dict(data: dict) -> TrainConfig:
         return TrainConfig(**values).validate()
     except TypeError as e:
         raise Head360Error(f"the training configuration does not match this version of Head360 ({e})") from e
-
-
-@dataclass
-class StageBudget:
-    """How long one stage runs: ``steps`` (absolute step count of the stage) and optionally a wall-clock
-    deadline (``time.monotonic()`` value)."""
-
-    stage: int
-    steps: int
-    deadline: float | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def stage_step_budgets(config: TrainConfig, stages: tuple[int, ...], steps: int | None) -> dict[int, int]:
