@@ -131,6 +131,8 @@ class TrainingLog:
         if not isinstance(step, int | float):
             return
         losses = record.get("losses", record.get("metrics"))  # a metrics event: quality measured in training
+        if isinstance(losses, dict) and "minutes" in losses:  # a time stamp, not a curve (older run logs)
+            losses = {k: v for k, v in losses.items() if k != "minutes"}
         values = losses if isinstance(losses, dict) else {k: v for k, v in record.items() if k not in SKIP_KEYS}
         for key, value in values.items():
             if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):

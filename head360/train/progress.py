@@ -94,13 +94,14 @@ class RunLogger:
             shown = {k: f"{v:.3g}" for k, v in list(losses.items())[:5]}
             self._bar.set_postfix(shown, refresh=False)
 
-    def metrics(self, step: int, stage: int, values: dict[str, float]) -> None:
+    def metrics(self, step: int, stage: int, values: dict[str, float], **fields) -> None:
         """Quality measured during training: the event ``metrics`` with ``{"stage", "metrics": {...},
-        "elapsed_s"}`` (the Train tab plots it beside the losses)."""
+        "elapsed_s", **fields}`` (the Train tab plots the metrics beside the losses)."""
         if not self.enabled:
             return
         rounded = {k: round(float(v), 4) for k, v in values.items()}
-        self.event("metrics", step, stage=int(stage), metrics=rounded, elapsed_s=round(time.time() - self.t0, 2))
+        elapsed = round(time.time() - self.t0, 2)
+        self.event("metrics", step, stage=int(stage), metrics=rounded, elapsed_s=elapsed, **fields)
         if self._tb is not None:
             for k, v in values.items():
                 self._tb.add_scalar(f"quality/{k}", float(v), step)

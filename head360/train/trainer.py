@@ -869,7 +869,8 @@ class Trainer:
             return
         values = self.probe_metrics()
         if values is not None:
-            self.logger.metrics(self.step, self.stage, values)
+            minutes = values.pop("minutes")
+            self.logger.metrics(self.step, self.stage, values, minutes=round(minutes, 3))
 
     def write_samples(self) -> None:
         if not self.ctx.is_main:
