@@ -99,10 +99,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _remove_if_empty(folder) -> None:
-    try:
-        folder.rmdir()  # only an empty folder; another rank may have removed it already
-    except OSError:
-        pass
+    """Remove ``folder`` if it is empty; a folder with files, or one another rank removed, stays as it is."""
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def _report(result) -> int:
