@@ -38,7 +38,7 @@ from head360.model.hexplanes import (
     sample_planes_sum,
 )
 from head360.model.layers import MappingNetwork, StyleSynthesis
-from head360.model.raster import MeshRaster, rasterize_six_views
+from head360.model.raster import MeshRaster, SixViewCache
 from head360.model.refine import RefineNet
 from head360.model.screen import ScreenCompositor, rasterize_camera
 from head360.model.superres import SuperResolution
@@ -155,6 +155,9 @@ class Head360Generator(nn.Module):
         self.refine = RefineNet(cfg.refine) if cfg.refine.enabled else None
         self.screen = ScreenCompositor(cfg.screen, tc.channels, cfg.decoder.features) if cfg.screen.enabled else None
         self._hair_cache: dict = {}
+        self.six_views = SixViewCache()
+        """The six rasterizations of the meshes seen (a texture-code change, or a training subject in an
+        expression it was seen in before, reuses them: rasterization does not depend on the weights)."""
         self.compact_rays: bool | None = None
         """Drop rays that meet nothing before marching: None = on the CPU only (on CUDA a fixed-size,
         masked batch avoids host synchronisation); True/False force it (tests compare both)."""
@@ -216,6 +219,8 @@ class Head360Generator(nn.Module):
         for i in set(idx):
             if i >= 0 and i not in per_style:
                 per_style[i] = self._hair_cache[(i, version)]
+        if len(idx) == 1:
+            return per_style[idx[0]][None], names  # a view of the cached planes: no copy
         zero = None
         rows = []
         for i in idx:
@@ -257,7 +262,7 @@ class Head360Generator(nn.Module):
             texture = self.texture_synthesis(style)  # [B, C, T, T]
         static = self.static_synthesis(style).view(b, 3, cp, p, p)
         vertices = self.mesh.vertices(shape_code, blend_weights)  # [B, V, 3]
-        raster = rasterize_six_views(vertices, self.faces, self.uvs, self.faces_uv, p)
+        raster = self.six_views.rasterize(vertices, self.faces, self.uvs, self.faces_uv, p)
         views = rasterized_features(texture, raster)  # [B, 6, C, P, P]
         if self.mouth is not None:
             centre = vertices[:, self.mouth_vertices, :2].mean(dim=1)  # [B, 2] world (x, y)

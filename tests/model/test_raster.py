@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from head360.model.raster import rasterize_reference, rasterize_six_views
+from head360.model.raster import SixViewCache, rasterize_reference, rasterize_six_views
 from tests.model.standin import standin_mesh_model
 
 
@@ -56,3 +56,50 @@ def test_batched_equals_single():
     r1 = rasterize_six_views(v2[1:], f, uv, fuv, 32)
     torch.testing.assert_close(rb.face_id[1:], r1.face_id)
     torch.testing.assert_close(rb.uv[1:], r1.uv)
+
+
+def _assert_same_raster(a, b):
+    for name in ("face_id", "bary", "uv", "depth", "coverage"):
+        torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=0)
+
+
+def test_cache_returns_each_mesh_its_own_raster_in_batch_order():
+    mm, v, f, uv, fuv = _mesh(2)
+    a, b = v, v * 0.9
+    cache = SixViewCache()
+    first = cache.rasterize(torch.cat([a, b]), f, uv, fuv, 32)
+    assert len(cache) == 2
+    _assert_same_raster(first, rasterize_six_views(torch.cat([a, b]), f, uv, fuv, 32))
+    # reordered, repeated and mixed with a new mesh: each row is still its own mesh's raster
+    c = v * 1.05
+    again = cache.rasterize(torch.cat([b, c, a, b]), f, uv, fuv, 32)
+    _assert_same_raster(again, rasterize_six_views(torch.cat([b, c, a, b]), f, uv, fuv, 32))
+    assert len(cache) == 3
+    # another resolution is another raster
+    assert cache.rasterize(a, f, uv, fuv, 16).face_id.shape[-1] == 16
+
+
+def test_cache_keeps_to_its_size_and_drops_the_least_recently_used():
+    mm, v, f, uv, fuv = _mesh(2)
+    one = rasterize_six_views(v, f, uv, fuv, 32).nbytes()
+    cache = SixViewCache(max_bytes=2 * one)
+    meshes = [v * (1.0 + 0.01 * k) for k in range(3)]
+    cache.rasterize(meshes[0], f, uv, fuv, 32)
+    cache.rasterize(meshes[1], f, uv, fuv, 32)
+    cache.rasterize(meshes[0], f, uv, fuv, 32)  # used again: meshes[1] is now the oldest
+    cache.rasterize(meshes[2], f, uv, fuv, 32)
+    assert len(cache) == 2
+    keys = list(cache._items)
+    cached = [cache.rasterize(m, f, uv, fuv, 32) for m in (meshes[0], meshes[2])]
+    assert list(cache._items) == keys  # both were still there: nothing was rasterized or evicted
+    _assert_same_raster(cached[1], rasterize_six_views(meshes[2], f, uv, fuv, 32))
+
+
+def test_cache_rasterizes_afresh_when_vertices_need_gradients():
+    mm, v, f, uv, fuv = _mesh(2)
+    cache = SixViewCache()
+    v = v.clone().requires_grad_(True)
+    r = cache.rasterize(v, f, uv, fuv, 32)
+    assert len(cache) == 0
+    r.uv.sum().backward()
+    assert v.grad is not None and v.grad.abs().sum() > 0

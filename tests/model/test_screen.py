@@ -10,7 +10,7 @@ from head360.arkit import INDEX
 from head360.cameras import Camera
 from head360.model.config import config_from_dict, config_to_dict, make_config
 from head360.model.generator import Head360Generator
-from head360.model.screen import rasterize_camera
+from head360.model.screen import rasterize_camera, vertex_normals
 from tests.model.conftest import cameras, codes
 
 
@@ -116,3 +116,19 @@ def test_a_configuration_without_the_path_loads_with_it_off(mesh_model):
     assert not cfg.screen.enabled
     assert Head360Generator(cfg, mesh_model).screen is None
     assert not make_config("paper").screen.enabled  # the paper's layout
+
+
+def test_vertex_normals_match_a_plain_loop_and_point_outward(mesh_model):
+    verts = torch.tensor(np.stack([mesh_model.mean, mesh_model.mean * 1.1]), dtype=torch.float32)  # [2, V, 3]
+    faces = torch.as_tensor(np.asarray(mesh_model.faces, np.int64))
+    got = vertex_normals(verts, faces)
+    for b in range(2):
+        v = verts[b].double().numpy()
+        ref = np.zeros_like(v)
+        for a, bb, c in np.asarray(mesh_model.faces):
+            n = np.cross(v[bb] - v[a], v[c] - v[a])
+            ref[[a, bb, c]] += n
+        ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+        np.testing.assert_allclose(got[b].numpy(), ref, atol=1e-5)
+    centre = verts.mean(dim=1, keepdim=True)
+    assert ((got * (verts - centre)).sum(-1) > 0).float().mean() > 0.95  # the stand-in head's normals face out
