@@ -15,7 +15,9 @@ Each group reports the mean over images and the same split by yaw: ``front`` (wi
 face), ``side``, ``back`` (within 45 degrees of the back). Besides the whole image (whose white
 background lifts PSNR), every group reports the regions users look at, from the ground truth's label
 map: ``face_psnr`` / ``face_ssim`` over the pixels marked skin, eyes or mouth interior, and
-``eyes_mouth_psnr`` over eyes and mouth interior alone (images that show none are left out of it).
+``eyes_mouth_psnr`` over eyes and mouth interior alone (images that show none are left out of it), and
+``hair_psnr`` over the pixels marked hair, reported per hairstyle (``by_hairstyle``: the images of heads
+wearing it, hair variants included).
 
 ``expression_response`` measures whether expressions move as the data does: for each expression, a
 subject's bald front views (yaw within 45 degrees) are rendered with that expression and neutral;
@@ -49,7 +51,7 @@ def _resolve_checkpoint(path: str) -> Path:
     return p
 
 
-REGION_METRICS = ("face_psnr", "face_ssim", "eyes_mouth_psnr")
+REGION_METRICS = ("face_psnr", "face_ssim", "eyes_mouth_psnr", "hair_psnr")
 EXPRESSION_VIEWS = 6
 """Bald front views per subject and expression that ``expression_response`` renders."""
 
@@ -70,6 +72,14 @@ def _summary(rows: list[dict], with_lpips: bool) -> dict:
     out["by_subject"] = {
         sid: {n: _mean([r.get(n) for r in rows if r.get("subject") == sid]) for n in ("psnr", *REGION_METRICS)}
         for sid in subjects
+    }
+    styles = sorted({r["hairstyle"] for r in rows if r.get("hairstyle")})
+    out["by_hairstyle"] = {
+        style: {
+            "images": sum(1 for r in rows if r.get("hairstyle") == style),
+            "hair_psnr": _mean([r.get("hair_psnr") for r in rows if r.get("hairstyle") == style]),
+        }
+        for style in styles
     }
     out["by_yaw"] = {
         g: _metrics_of([r for r in rows if r["yaw_group"] == g], with_lpips) for g in ("front", "side", "back")
@@ -153,6 +163,7 @@ class _Evaluator:
     @torch.no_grad()
     def measure(self, indices: list[int], code_of) -> list[dict]:
         """Render dataset items with texture codes ``code_of(subject_id) -> [Zt]`` -> per-image metrics."""
+        from head360.labels import Label
         from head360.train.losses import psnr, ssim
 
         rows = []
@@ -166,6 +177,9 @@ class _Evaluator:
             face, eyes_mouth = region_masks(torch.stack([x["label_map"] for x in samples]).to(self.dev))
             fp, fs = psnr(rgb, image, mask=face).tolist(), ssim(rgb, image, mask=face).tolist()
             ep = psnr(rgb, image, mask=eyes_mouth).tolist()
+            hair_mask = (torch.stack([x["label_map"] for x in samples]).to(self.dev) == int(Label.HAIR))[:, None]
+            hp = psnr(rgb, image, mask=hair_mask.float()).tolist()
+            has_hair = (hair_mask.sum((1, 2, 3)) > 0).tolist()
             has_face, has_em = (face.sum((1, 2, 3)) > 0).tolist(), (eyes_mouth.sum((1, 2, 3)) > 0).tolist()
             lp = self.lpips(rgb * 2 - 1, image * 2 - 1).flatten().tolist() if self.lpips is not None else None
             for k, sample in enumerate(samples):
@@ -174,6 +188,8 @@ class _Evaluator:
                 row["face_psnr"] = fp[k] if has_face[k] else None
                 row["face_ssim"] = fs[k] if has_face[k] else None
                 row["eyes_mouth_psnr"] = ep[k] if has_em[k] else None
+                row["hair_psnr"] = hp[k] if has_hair[k] else None
+                row["hairstyle"] = self.ds.hairstyles[int(sample["hairstyle"])] if sample["hair"] else None
                 if lp is not None:
                     row["lpips"] = lp[k]
                 rows.append(row)

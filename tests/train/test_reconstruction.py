@@ -107,6 +107,8 @@ def test_difference_response_and_region_masks():
 
 
 def test_eval_reports_face_regions_and_expression_response(recon_run, toy_data):
+    import json
+
     from head360.train.evaluate import evaluate
 
     report = evaluate(str(recon_run), str(toy_data), max_images=6, fit_steps=2, device="cpu")
@@ -114,6 +116,13 @@ def test_eval_reports_face_regions_and_expression_response(recon_run, toy_data):
     for key in ("face_psnr", "face_ssim", "eyes_mouth_psnr"):
         assert views[key] is not None and math.isfinite(views[key]), key
     assert views["face_psnr"] < views["psnr"] + 10  # the face is not the white background
+    # the hair region, per hairstyle worn in the group's images
+    index = json.loads((toy_data / "dataset.json").read_text())
+    worn = {s["hairstyle"] for s in index["subjects"] if s["id"] in report["groups"]["held_out_views"]["by_subject"]}
+    by_style = views["by_hairstyle"]
+    assert by_style and set(by_style) <= worn - {"none"}  # (a sample of 6 images may show one style)
+    for style, row in by_style.items():
+        assert row["images"] > 0 and math.isfinite(row["hair_psnr"]), style
     expr = report["expression_response"]
     trained = expr["trained_expressions"]["jawOpen"]
     assert trained["views"] > 0 and math.isfinite(trained["response"]) and -1 <= trained["correlation"] <= 1
