@@ -4,9 +4,10 @@
   one is counted as dropped, never rendered); the UI thread never waits for a frame.
 * Planes are cached: a camera, render-mode or quality change reuses them (``G.render`` only); a hairstyle
   change swaps the hair planes only; codes or expression changes rebuild them (``G.planes``).
-* The shaded mesh mode extracts a marching-cubes mesh (head360.export.mesh, cached per planes) and draws
-  it with the project's OpenGL renderer (head360.gl) in this thread's own offscreen context: DearPyGui's
-  GL context stays on the UI thread and is never drawn into.
+* Every mode is one :func:`head360.export.render.render_view` of the cached planes. The shaded mesh modes
+  keep their marching-cubes mesh (per planes, grid and iso) and OpenGL renderer in this thread's
+  :class:`head360.export.render.MeshPreview`, in the thread's own offscreen context: DearPyGui's GL context
+  stays on the UI thread and is never drawn into.
 * Idle tasks (hairstyle thumbnails) run only while no frame is waiting.
 
 Frames come back as float32 RGBA arrays of the fixed display size, ready for a DearPyGui dynamic texture.
@@ -24,10 +25,7 @@ import numpy as np
 
 from head360.cameras import Camera
 from head360.errors import Head360Error
-
-RENDER_MODES: tuple[str, ...] = ("rgb", "raw", "depth", "alpha", "mesh", "mesh_color")
-"""Viewport modes: the generator's image, its raw neural render, depth, alpha, and the marching-cubes
-mesh that export writes, shaded in clay (the shape reads best) or with its vertex colours."""
+from head360.export.render import MESH_MODES, MeshPreview
 
 MODE_LABELS: dict[str, str] = {
     "rgb": "RGB (final image)",
@@ -37,8 +35,7 @@ MODE_LABELS: dict[str, str] = {
     "mesh": "Mesh (clay)",
     "mesh_color": "Mesh (colours)",
 }
-MESH_MODES = ("mesh", "mesh_color")
-CLAY = (0.72, 0.70, 0.68)
+"""The viewport's name for each of head360.export.render.MODES."""
 
 
 @dataclass
@@ -68,11 +65,11 @@ class RenderRequest:
                 and the expression those planes hold (its blend_weights)
     blend_weights: [52] the expression to show (None: the subject's)
     camera:     the view
-    mode:       one of RENDER_MODES
+    mode:       one of head360.export.render.MODES
     quality:    a name from the model's ``config.renderer.qualities``
     interactive: rendered while the user drags (a lowered quality shown as such)
-    mesh_resolution / mesh_iso: grid side and density level of the shaded mesh mode (None: automatic,
-                see :func:`auto_iso`)
+    mesh_resolution / mesh_iso: grid side and density level of the shaded mesh modes (None: automatic,
+                :func:`head360.export.mesh.auto_iso`, as `export-mesh`)
     """
 
     model: LoadedModel
@@ -148,11 +145,7 @@ class RenderWorker:
         self._planes = None
         self._head_key = None
         self._hair_key = None
-        self._mesh = None
-        self._mesh_key = None
-        self._mesh_iso = 0.0
-        self._mesh_renderer = None
-        self._mesh_scene_key = None
+        self._mesh_preview = MeshPreview()
         self._thread = threading.Thread(target=self._run, name="head360-render", daemon=True)
         self._thread.start()
 
@@ -250,15 +243,15 @@ class RenderWorker:
             self._close_gl()
 
     def _close_gl(self) -> None:
-        if self._mesh_renderer is not None:
-            try:
-                from head360.gl.context import close_thread_context
+        if not self._mesh_preview.drawing:  # no mesh mode was shown: no GL context to free
+            return
+        try:
+            from head360.gl.context import close_thread_context
 
-                self._mesh_renderer.close()
-                close_thread_context()
-            except Exception:  # closing at exit: nothing useful to report
-                pass
-            self._mesh_renderer = None
+            self._mesh_preview.close()
+            close_thread_context()
+        except Exception:  # closing at exit: nothing useful to report
+            pass
 
     def planes_for(self, request: RenderRequest):
         """Planes of the request's head (cached; called in the worker thread). -> (planes, ms spent)."""
@@ -290,14 +283,35 @@ class RenderWorker:
         return planes, (time.perf_counter() - start) * 1000.0
 
     def _render(self, request: RenderRequest) -> RenderResult:
+        from head360.export.render import render_view
+
         start = time.perf_counter()
         try:
             planes, planes_ms = self.planes_for(request)
+            g = request.model.generator
+            native = render_view(
+                g,
+                planes,
+                request.camera,
+                request.mode,
+                resolution=None if request.mode == "rgb" else self.display_size,
+                quality=request.quality,
+                hair=request.hair,
+                mesh_resolution=request.mesh_resolution,
+                mesh_iso=request.mesh_iso,
+                mesh=self._mesh_preview,
+            )
             mesh_ms = 0.0
             if request.mode in MESH_MODES:
-                native, mesh_ms, detail = self._render_mesh(request, planes)
+                mesh = self._mesh_preview.mesh
+                mesh_ms = self._mesh_preview.extract_ms
+                detail = f"mesh {len(mesh.vertices):,} vertices, grid {request.mesh_resolution}³, iso {mesh.iso:.3g}"
             else:
-                native, detail = render_frame(request, planes, self.display_size)
+                q = g.quality(request.quality)
+                detail = (
+                    f"{request.quality}: neural {q.neural_resolution}², "
+                    f"{q.coarse_samples}+{q.importance_samples} samples"
+                )
             image = to_display_rgba(native, self.display_size)
             return RenderResult(
                 request, image, native, (time.perf_counter() - start) * 1000.0, planes_ms, mesh_ms, detail
@@ -309,69 +323,6 @@ class RenderWorker:
             return RenderResult(
                 request, None, None, (time.perf_counter() - start) * 1000.0, 0.0, error=f"render failed: {_one_line(e)}"
             )
-
-    def _render_mesh(self, request: RenderRequest, planes):
-        from head360.export.mesh import extract_mesh
-
-        mesh_ms = 0.0
-        key = (id(planes), request.hair, request.mesh_resolution, request.mesh_iso)
-        if key != self._mesh_key:
-            t0 = time.perf_counter()
-            self._mesh = None
-            self._mesh_key = None
-            g = request.model.generator
-            iso = auto_iso(g, planes, request.hair) if request.mesh_iso is None else request.mesh_iso
-            self._mesh = extract_mesh(g, planes, request.mesh_resolution, iso, hair=request.hair)
-            self._mesh_key = key
-            self._mesh_iso = iso
-            mesh_ms = (time.perf_counter() - t0) * 1000.0
-        if self._mesh_renderer is None:
-            import head360.gl  # noqa: F401  (EGL platform before OpenGL is imported)
-            from head360.gl.renderer import MeshRenderer
-
-            self._mesh_renderer = MeshRenderer(self.display_size, supersample=2)
-        scene_key = (self._mesh_key, request.mode)
-        if self._mesh_scene_key != scene_key:
-            from head360.gl.renderer import RenderMesh
-
-            m = self._mesh
-            colors = m.colors if request.mode == "mesh_color" else None
-            self._mesh_renderer.set_scene(
-                [RenderMesh(m.vertices, m.faces, colors=colors, material="plain", base_color=CLAY)]
-            )
-            self._mesh_scene_key = scene_key
-        out = self._mesh_renderer.render(request.camera, outputs=("rgb",))
-        detail = (
-            f"mesh {len(self._mesh.vertices):,} vertices, grid {request.mesh_resolution}³, iso {self._mesh_iso:.3g}"
-        )
-        return out.rgb, mesh_ms, detail
-
-
-def auto_iso(generator, planes, hair: bool) -> float:
-    """The surface level for a mesh: 10 (the export default) when the density reaches it, else the
-    density's 90th percentile on a coarse 64^3 grid (the rule `main.py bench` uses), so that untrained
-    models give a mesh too."""
-    from head360.export.mesh import density_grid
-
-    dens = density_grid(generator, planes, 64, hair)
-    if dens.min() < 10.0 < dens.max():
-        return 10.0
-    return float(np.percentile(dens, 90))
-
-
-def render_frame(request: RenderRequest, planes, size: int) -> tuple[np.ndarray, str]:
-    """One generator frame of ``planes`` for a request (rgb/raw/depth/alpha) -> (uint8 image, detail)."""
-    import torch
-
-    from head360.export.render import visualise
-
-    g = request.model.generator
-    q = g.quality(request.quality)
-    label = torch.tensor([request.camera.label()], dtype=torch.float32, device=g.device)
-    out = g.render(planes, label, quality=q, hair=request.hair)
-    image = visualise(out, request.mode, resolution=None if request.mode == "rgb" else size)
-    detail = f"{request.quality}: neural {q.neural_resolution}², {q.coarse_samples}+{q.importance_samples} samples"
-    return image, detail
 
 
 def _one_line(error: BaseException) -> str:

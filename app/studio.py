@@ -26,8 +26,9 @@ from app.file_drop import FileDrop
 from app.images import IMAGE_SUFFIXES
 from app.jobs import JobRunner
 from app.orbit import OrbitView
-from app.render_worker import MESH_MODES, LoadedModel, RenderRequest, RenderWorker
+from app.render_worker import LoadedModel, RenderRequest, RenderWorker
 from head360.errors import Head360Error
+from head360.export.render import MESH_MODES
 
 INTERACTION_HOLD_S = 0.3
 """After the last drag / slider event, how long the view counts as moving (low-res preview frames)."""
@@ -251,7 +252,7 @@ class Studio:
         return head
 
     def set_mode(self, mode: str) -> None:
-        """Viewport render mode (one of app.render_worker.RENDER_MODES); the toolbar follows."""
+        """Viewport render mode (one of head360.export.render.MODES); the toolbar follows."""
         import dearpygui.dearpygui as dpg
 
         from app.render_worker import MODE_LABELS

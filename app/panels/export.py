@@ -11,7 +11,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from app.panels import Panel, show_job_failure, show_job_progress
-from app.render_worker import CLAY, MESH_MODES, auto_iso
+from head360.export.render import MESH_MODES
 
 MESH_FORMATS = ("obj", "ply", "glb")
 VIDEO_FORMATS = ("mp4", "gif")
@@ -228,13 +228,10 @@ class ExportPanel(Panel):
             with torch.no_grad():
                 job.report(0.05, "building planes")
                 planes = subject_planes(g, head, weights, head.hairstyle if hair else None)
-                level = iso
-                if auto:
-                    job.report(0.15, "choosing the iso level")
-                    level = auto_iso(g, planes, hair)
-                job.report(0.25, f"marching cubes {resolution}³ at iso {level:.3g}")
+                job.report(0.25, f"marching cubes {resolution}³ at iso {'auto' if auto else f'{iso:.3g}'}")
+                level = None if auto else iso  # None: the level `export-mesh` chooses (head360.export.mesh.auto_iso)
                 mesh = extract_mesh(g, planes, resolution, level, hair=hair, decimate=None if keep >= 0.999 else keep)
-            job.report(0.85, f"writing {len(mesh.vertices):,} vertices, {len(mesh.faces):,} faces")
+            job.report(0.85, f"writing {len(mesh.vertices):,} vertices, {len(mesh.faces):,} faces, iso {mesh.iso:.3g}")
             save_mesh(mesh, path)
             return path
 
@@ -313,40 +310,22 @@ class ExportPanel(Panel):
         def work(job):
             import torch
 
-            from head360.export.render import visualise
+            from head360.export.render import render_view
             from head360.fileio import write_image
             from head360.model.checkpoint import subject_planes
 
             with torch.no_grad():
                 job.report(0.1, "building planes")
                 planes = subject_planes(g, head, weights, head.hairstyle if hair else None)
-                job.report(0.4, f"rendering {mode}")
+            job.report(0.4, f"rendering {mode}")
+            try:
+                image = render_view(g, planes, camera, mode, size, "full", hair, mesh_iso=None if auto else iso)
+            finally:
                 if mode in MESH_MODES:
-                    level = auto_iso(g, planes, hair) if auto else iso
-                    image = _mesh_screenshot(g, planes, camera, size, hair, level, colored=mode == "mesh_color")
-                else:
-                    label = torch.tensor([camera.label()], dtype=torch.float32, device=g.device)
-                    out = g.render(planes, label, quality="full", hair=hair)
-                    image = visualise(out, mode, resolution=size)
+                    from head360.gl.context import close_thread_context
+
+                    close_thread_context()  # the mesh was drawn in this job thread's context
             write_image(path, image)
             return path
 
         self._start("screenshot", work)
-
-
-def _mesh_screenshot(generator, planes, camera, size: int, hair: bool, iso: float, colored: bool = False) -> np.ndarray:
-    """The shaded marching-cubes mesh from ``camera`` (OpenGL in this job thread's own context)."""
-    import head360.gl  # noqa: F401  (EGL platform before OpenGL is imported)
-    from head360.export.mesh import extract_mesh
-    from head360.gl.context import close_thread_context
-    from head360.gl.renderer import MeshRenderer, RenderMesh
-
-    mesh = extract_mesh(generator, planes, 192, iso, hair=hair)
-    renderer = MeshRenderer(size, supersample=2)
-    try:
-        colors = mesh.colors if colored else None
-        renderer.set_scene([RenderMesh(mesh.vertices, mesh.faces, colors=colors, material="plain", base_color=CLAY)])
-        return renderer.render(camera, outputs=("rgb",)).rgb
-    finally:
-        renderer.close()
-        close_thread_context()

@@ -85,22 +85,18 @@ class HairPanel(Panel):
         )
         g = model.generator
         quality = "preview" if "preview" in g.config.renderer.qualities else "full"
-        label = Camera.orbit(35.0, 10.0).label()
+        camera = Camera.orbit(35.0, 10.0)
         dpg.set_value("hair_thumb_status", f"Rendering thumbnails 0/{len(self._styles)} in the background...")
 
         def make(i: int, style):
             def task() -> None:
-                import torch
-
-                from head360.export.render import visualise
+                from head360.export.render import render_view
                 from head360.model.checkpoint import subject_planes
 
                 if s.model is not model:  # another checkpoint was loaded meanwhile
                     return
                 planes = subject_planes(g, head, head.blend_weights, style)
-                cam = torch.tensor([label], dtype=torch.float32, device=g.device)
-                out = g.render(planes, cam, quality=quality, hair=style is not None)
-                self._ready[i] = visualise(out, "rgb", resolution=THUMB)
+                self._ready[i] = render_view(g, planes, camera, "rgb", THUMB, quality, hair=style is not None)
 
             return task
 

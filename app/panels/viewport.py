@@ -10,7 +10,8 @@ import numpy as np
 
 from app.orbit import PRESET_VIEWS
 from app.panels import Panel
-from app.render_worker import MODE_LABELS, RENDER_MODES
+from app.render_worker import MODE_LABELS
+from head360.export.render import MODES
 
 DOUBLE_CLICK_S = 0.5
 PREVIEW_COLOR = (255, 170, 60)
@@ -42,7 +43,7 @@ class ViewportPanel(Panel):
             with dpg.group(horizontal=True):
                 dpg.add_text("Mode")
                 dpg.add_combo(
-                    [MODE_LABELS[m] for m in RENDER_MODES],
+                    [MODE_LABELS[m] for m in MODES],
                     default_value=MODE_LABELS[s.mode],
                     width=150,
                     tag="view_mode",

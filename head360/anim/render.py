@@ -150,8 +150,8 @@ def render_states(
     job, stops the render and, through :func:`write_animation`, leaves no file behind)."""
     import torch
 
+    from head360.export.render import render_view
     from head360.model.checkpoint import subject_planes
-    from head360.model.generator import to_uint8
 
     cfg = (config or AnimationRenderConfig()).validate()
     generator.quality(cfg.quality)  # unknown preset -> error before any work
@@ -177,9 +177,7 @@ def render_states(
                 hairstyle = style if cfg.hair else None
                 planes = subject_planes(generator, subj, st.weights, hairstyle)
                 key = k
-            label = torch.tensor([st.camera.label()], dtype=torch.float32, device=generator.device)
-            out = generator.render(planes, label, quality=cfg.quality, resolution=cfg.resolution, hair=cfg.hair)
-            yield to_uint8(out["rgb"][0])
+            yield render_view(generator, planes, st.camera, "rgb", cfg.resolution, cfg.quality, cfg.hair)
             if progress is not None:
                 progress(1)
 

@@ -43,11 +43,9 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_output(args.out, MESH_SUFFIXES, "--out")
     min_part = MIN_PART if args.min_part is None else args.min_part
-    check_mesh_options(args.resolution, args.decimate, min_part)
+    check_mesh_options(args.resolution, args.decimate, min_part, args.iso)
     if not (math.isfinite(args.scale) and args.scale > 0):
         raise Head360Error(f"--scale must be a positive number, got {args.scale}")
-    if args.iso is not None and not (math.isfinite(args.iso) and args.iso > 0):
-        raise Head360Error(f"--iso must be a positive density, got {args.iso}")
     ckpt, subject, weights, hairstyle, hair = load_model_and_subject(args)
     import torch
 

@@ -31,7 +31,9 @@ MIN_PART = 0.005
 """Default size below which a separate piece of the surface is dropped, as a fraction of all faces."""
 
 
-def check_mesh_options(resolution: int, decimate: float | None = None, min_part: float = MIN_PART) -> None:
+def check_mesh_options(
+    resolution: int, decimate: float | None = None, min_part: float = MIN_PART, iso: float | None = None
+) -> None:
     """Refuse (Head360Error) export settings that cannot work, before any model is loaded."""
     if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
         raise Head360Error(f"mesh resolution must be between {MIN_RESOLUTION} and {MAX_RESOLUTION}, got {resolution}")
@@ -39,6 +41,8 @@ def check_mesh_options(resolution: int, decimate: float | None = None, min_part:
         raise Head360Error(f"--decimate is the fraction of faces to keep, in (0, 1]; got {decimate}")
     if not 0.0 <= min_part < 1.0:
         raise Head360Error(f"--min-part is a fraction of the faces in [0, 1); got {min_part}")
+    if iso is not None and not (np.isfinite(iso) and iso > 0):
+        raise Head360Error(f"--iso must be a positive density, got {iso}")
 
 
 @dataclass

@@ -33,9 +33,9 @@ def gif_durations(count: int, fps: float) -> list[int]:
     return (np.diff(ends, prepend=0) * 10).tolist()
 
 
-def turntable_cameras(frames: int, pitch_deg: float = 0.0, radius: float = CAMERA_RADIUS) -> np.ndarray:
-    """Labels [frames, 25] of a full orbit starting at the front (yaw 0, 360/frames apart)."""
-    return np.array([Camera.orbit(360.0 * i / frames, pitch_deg, radius).label() for i in range(frames)], np.float32)
+def turntable_cameras(frames: int, pitch_deg: float = 0.0, radius: float = CAMERA_RADIUS) -> list[Camera]:
+    """``frames`` cameras of a full orbit starting at the front (yaw 0, 360/frames apart)."""
+    return [Camera.orbit(360.0 * i / frames, pitch_deg, radius) for i in range(frames)]
 
 
 def turntable_frames(
@@ -51,23 +51,19 @@ def turntable_frames(
 ) -> Iterator[np.ndarray]:
     """Yield ``frames`` uint8 images [H, W, 3] of one head (planes of batch 1) orbiting 360 degrees.
 
-    Only the camera changes, so the planes (and their occupancy grid) are reused for every frame.
-    ``progress(n)`` is called after every ``n`` frames rendered.
+    Only the camera changes, so the planes (and their occupancy grid) are reused for every frame; each
+    ``batch`` cameras are one :func:`head360.export.render.render_view`. ``progress(n)`` is called after
+    every ``n`` frames rendered.
     """
-    import torch
-
-    from head360.model.generator import to_uint8
+    from head360.export.render import render_view
 
     if frames < 1:
         raise Head360Error(f"--frames must be at least 1, got {frames}")
-    labels = torch.as_tensor(turntable_cameras(frames, pitch_deg), device=planes.head.device)
-    with torch.no_grad():
-        for i in range(0, frames, batch):
-            out = generator.render(planes, labels[i : i + batch], quality=quality, resolution=resolution, hair=hair)
-            for img in out["rgb"]:
-                yield to_uint8(img)
-            if progress is not None:
-                progress(min(batch, frames - i))
+    cameras = turntable_cameras(frames, pitch_deg)
+    for i in range(0, frames, batch):
+        yield from render_view(generator, planes, cameras[i : i + batch], "rgb", resolution, quality, hair)
+        if progress is not None:
+            progress(min(batch, frames - i))
 
 
 def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 30.0) -> int:

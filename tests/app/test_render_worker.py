@@ -81,6 +81,24 @@ def test_render_modes(model, worker, mode):
         assert "vertices" in r.detail and r.native.shape == (64, 64, 3)
 
 
+def test_viewport_auto_iso_mesh_is_the_mesh_export_mesh_writes(model, worker, tiny_checkpoint, tmp_path, capsys):
+    """The mesh modes' "Auto iso" picks the level `export-mesh` picks: same surface, same vertex count."""
+    from head360.export.mesh import load_mesh_counts
+    from tests.cli.helpers import run_cli
+
+    worker.submit(RenderRequest(model, _subject(model), True, Camera.orbit(0.0), mode="mesh", mesh_resolution=24))
+    r = _result(worker)
+    assert r.error is None, r.error
+    out = tmp_path / "head.ply"
+    code, text, err = run_cli(
+        capsys, "export-mesh", "--checkpoint", tiny_checkpoint, "--subject", "1", "--resolution", "24", "--out", out
+    )
+    assert code == 0, err
+    vertices, _, _ = load_mesh_counts(out)
+    iso = text.split(" iso ")[1].split()[0]
+    assert f"mesh {vertices:,} vertices, grid 24³, iso {iso}" in r.detail
+
+
 def test_errors_come_back_as_results(model, worker):
     s = dataclasses.replace(_subject(model), hairstyle="mohawk")
     worker.submit(RenderRequest(model, s, True, Camera.orbit(0.0)))

@@ -11,14 +11,6 @@ from head360.export.mesh import (
     load_mesh_counts,
     save_mesh,
 )
-from tests.model.conftest import codes
-
-
-@pytest.fixture()
-def planes(generator):
-    t, s, b = codes(generator)
-    with torch.no_grad():
-        return generator.planes(t, s, b, "long")
 
 
 def test_fast_density_grid_equals_the_field(generator, planes):
