@@ -74,7 +74,7 @@ def driver_factory(out: Path, prefix: str, run: Path | None, photo: Path | None)
         studio.show_tab("Fit")
         yield from settle(studio)
         shot("fit")
-        if photo is not None and studio.fit.available:
+        if photo is not None:
             studio.fit._on_fit()  # the default number of steps, as a user clicking Fit
             end = time.time() + 900
             while studio.fit.job is not None and not studio.fit.job.done and time.time() < end:
