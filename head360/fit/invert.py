@@ -123,15 +123,13 @@ class FixedMeshPlanes:
 
     def __init__(self, generator, texture_code: torch.Tensor, shape_code: torch.Tensor, blend_weights: torch.Tensor,
                  hairstyle: str | None):  # fmt: skip
-        from head360.model.raster import rasterize_six_views
-
         g = self.g = generator
         cfg = g.config
         self.cp, self.p = cfg.plane_channels, cfg.planes.resolution
         self.blend_weights = blend_weights
         with torch.no_grad():
             self.vertices = g.mesh.vertices(shape_code, blend_weights)
-            self.raster = rasterize_six_views(self.vertices, g.faces, g.uvs, g.faces_uv, self.p)
+            self.raster = g.six_views.rasterize(self.vertices, g.faces, g.uvs, g.faces_uv, self.p)
             self.hair, self.hairstyles = g.hair_planes(hairstyle, 1)
             self.mouth_centre = self.vertices[:, g.mouth_vertices, :2].mean(dim=1) if g.mouth is not None else None
             self.set_code(texture_code)
