@@ -15,6 +15,7 @@ Frames come back as float32 RGBA arrays of the fixed display size, ready for a D
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -245,13 +246,11 @@ class RenderWorker:
     def _close_gl(self) -> None:
         if not self._mesh_preview.drawing:  # no mesh mode was shown: no GL context to free
             return
-        try:
-            from head360.gl.context import close_thread_context
+        from head360.gl.context import close_thread_context
 
+        with contextlib.suppress(Exception):  # closing at exit: nothing useful to report
             self._mesh_preview.close()
             close_thread_context()
-        except Exception:  # closing at exit: nothing useful to report
-            pass
 
     def planes_for(self, request: RenderRequest):
         """Planes of the request's head (cached; called in the worker thread). -> (planes, ms spent)."""
