@@ -254,7 +254,7 @@ class RenderWorker:
 
     def planes_for(self, request: RenderRequest):
         """Planes of the request's head (cached; called in the worker thread). -> (planes, ms spent)."""
-        from head360.model.checkpoint import subject_planes
+        from head360.model.checkpoint import hair_color_input, subject_planes
         from head360.model.generator import Planes
 
         g = request.model.generator
@@ -268,13 +268,14 @@ class RenderWorker:
             id(s.head_planes),
             id(s.hair_planes),
         )
-        hair_key = s.hairstyle
+        hair_key = (s.hairstyle, s.hair_color)
         if self._planes is not None and head_key == self._head_key and hair_key == self._hair_key:
             return self._planes, 0.0
         start = time.perf_counter()
         if self._planes is not None and head_key == self._head_key and s.hair_planes is None:
             old = self._planes
-            hair, names = g.hair_planes(s.hairstyle, 1)  # a hairstyle swap: only the hair planes change
+            # a hairstyle or hair-colour change: only the hair planes change
+            hair, names = g.hair_planes(s.hairstyle, 1, hair_color_input(g, s.hair_color))
             planes = Planes(old.head, hair, old.style, names, old.vertices, old.raster, old.texture)
         else:
             planes = subject_planes(g, s, request.expression, s.hairstyle)

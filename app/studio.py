@@ -229,6 +229,15 @@ class Studio:
         self.head_changed()
         self.set_status(f"hairstyle: {style or 'none (bald)'}")
 
+    def set_hair_color(self, color: tuple[float, float, float] | None) -> None:
+        """Hair colour (sRGB 0..1), or None for the hairstyle's own; only the hair planes are remade."""
+        if color is not None and self.generator.hair_color is None:
+            self.set_status("this model was trained without hair colour as an input", error=True)
+            return
+        self.head = dataclasses.replace(self.head, hair_color=None if color is None else tuple(color), hair_planes=None)
+        self.head_changed()
+        self.set_status("hair colour: " + ("the hairstyle's own" if color is None else _hex(color)))
+
     def set_hair_on(self, on: bool) -> None:
         self.hair_on = bool(on)
         self.view_changed()
@@ -639,6 +648,11 @@ class Studio:
 
     def close(self) -> None:
         self._running = False
+
+
+def _hex(color) -> str:
+    """(r, g, b) in 0..1 -> '#rrggbb'."""
+    return "#" + "".join(f"{round(float(c) * 255):02x}" for c in color)
 
 
 def _dpg_value(tag: str, default):

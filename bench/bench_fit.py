@@ -9,7 +9,8 @@ weights and hairstyle are known. Measured:
 * hairstyle accuracy (the classifier, through the same normalisation and segmentation as a photo);
 * with ``--checkpoint`` (a full fit): PSNR of the fitted render against the input inside the face
   region, PSNR against the true side (yaw 90) and back (yaw 180) views (whole image and head region),
-  and the seconds per fit.
+  the hair colour's CIEDE2000 difference between the fitted front render and the photo (mean colour
+  of the photo's segmented hair, eroded away from its edges), and the seconds per fit.
 
     python bench/bench_fit.py --subjects 20 --mesh-only
     python bench/bench_fit.py --checkpoint assets/demo.safetensors --subjects 8 --steps 60
@@ -95,6 +96,19 @@ def fit_config(settings: list[str]):
     return cfg
 
 
+def hair_delta_e(a, b) -> float:
+    """CIEDE2000 difference of the mean colours (averaged in linear light) of two pixel sets [N, 3] uint8."""
+    import numpy as np
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    def mean_lab(pixels):
+        lin = ((pixels.astype(np.float64) / 255.0 + 0.055) / 1.055) ** 2.4
+        srgb = 1.055 * lin.mean(0) ** (1 / 2.4) - 0.055
+        return rgb2lab(np.clip(srgb, 0, 1)[None, None])[0, 0]
+
+    return float(deltaE_ciede2000(mean_lab(a), mean_lab(b)))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--subjects", type=int, default=12)
@@ -111,6 +125,7 @@ def main() -> None:
 
     import copy
 
+    import cv2
     import numpy as np
 
     import head360.gl  # noqa: F401
@@ -209,6 +224,11 @@ def main() -> None:
                 row[f"psnr_{name}_head_db"] = round(psnr(result.images[name], gt.rgb, head), 2)
             renderer_gt.close()
             row["predicted_hairstyle_fit"] = result.hairstyle or "none"
+            hair = cv2.erode((seg.hair & norm.valid).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+            if hair.sum() >= 50 and result.images["front"].shape[:2] == hair.shape:
+                row["hair_delta_e"] = round(hair_delta_e(result.images["front"][hair], norm.image[hair]), 2)
+                fitted = result.subject.hair_color
+                row["hair_color_fit"] = None if fitted is None else [round(c, 3) for c in fitted]
             if args.save:
                 from head360.fileio import write_image
 
@@ -249,6 +269,7 @@ def main() -> None:
                 "psnr_side_head_db": mean("psnr_side_head_db"),
                 "psnr_back_db": mean("psnr_back_db"),
                 "psnr_back_head_db": mean("psnr_back_head_db"),
+                "hair_delta_e": mean("hair_delta_e"),
                 "fit_seconds": mean("fit_seconds"),
                 "inversion_settings": args.inversion,
             }

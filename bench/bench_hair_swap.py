@@ -6,7 +6,8 @@
 DIR is a dataset made with ``synth --hair-variants K``: its variant images show a subject wearing
 another subject's hairstyle. For every variant image of a subject in the checkpoint's table (yaw within
 ``--yaw`` degrees of the face; the subject's own texture code), the model renders that subject with that
-hairstyle, and the same view with the subject's own hairstyle and bald. Reported per kind (``swapped``,
+hairstyle (in the variant's hair colour, for a model with the colour input), and the same view with the
+subject's own hairstyle and bald. Reported per kind (``swapped``,
 ``own_hair``, ``bald``): PSNR over the whole image and over the face the hair leaves visible (pixels whose
 ground-truth label is skin, eyes or mouth in the variant image *and* in the bald image of that view, so
 the same pixels for all three kinds). A swap that changes only the hair keeps ``swapped.face_psnr`` close
@@ -72,20 +73,22 @@ def main() -> int:
 
     cache: dict = {}
 
-    def render(subject: str, view_camera, style):
+    def render(subject: str, view_camera, style, color=None):
         """The model's image of ``subject`` wearing ``style`` from a camera; a subject's own-hair and bald
         renders of a view serve every variant of that view."""
-        key = (subject, tuple(view_camera.tolist()), style)
+        key = (subject, tuple(view_camera.tolist()), style, None if color is None else tuple(color.tolist()))
         if key not in cache:
-            cache[key] = _render(subject, view_camera, style)
+            cache[key] = _render(subject, view_camera, style, color)
         return cache[key]
 
-    def _render(subject: str, view_camera, style):
+    def _render(subject: str, view_camera, style, color=None):
+        """``color``: the hair colour the truth shows (a model with the colour input renders it)."""
         s = table[subject]
         t = torch.as_tensor(s.texture_code)[None]
         shape = torch.as_tensor(s.shape_code)[None]
+        color = None if g.hair_color is None or color is None or bool((color < 0).any()) else color
         with torch.no_grad():
-            planes = g.planes(t, shape, torch.zeros(1, 52), style)
+            planes = g.planes(t, shape, torch.zeros(1, 52), style, hair_color=color)
             rgb = g.render(planes, view_camera[None], quality="full", hair=style is not None)["rgb"]
         if rgb.shape[-1] != ds.resolution:
             rgb = F.interpolate(rgb, size=(ds.resolution,) * 2, mode="bilinear", align_corners=False, antialias=True)
@@ -115,7 +118,12 @@ def main() -> int:
             ("own_hair", own, own_style),
             ("bald", bald, None),
         ):
-            out = _render(sid, var["camera"], style) if kind == "swapped" else render(sid, var["camera"], style)
+            color = truth["hair_color"]
+            out = (
+                _render(sid, var["camera"], style, color)
+                if kind == "swapped"
+                else render(sid, var["camera"], style, color)
+            )
             rows[kind].append((psnr(out, truth["image"]), psnr(out, truth["image"], mask)))
         pairs.setdefault(f"{sid}+{r['hairstyle']}", []).append({kind: v[-1] for kind, v in rows.items()})
 

@@ -6,8 +6,10 @@
 One row per subject: pairs of tiles (truth | model) for neutral, jawOpen, eyeBlinkLeft and mouthSmileLeft
 seen from yaw 345, then neutral from yaw 75 (side) and 165 (back): rig views that training never saw.
 Subjects of DATA that the model never trained on are fitted as `main.py eval` fits them (a texture code
-from their front training views, ``--fit-steps`` steps) and marked "held out". The last rows swap
-hairstyles: each of the first shown subjects wearing the hairstyles of the others, and bald.
+from their front training views, ``--fit-steps`` steps) and marked "held out"; each head's hair in the
+colour its truth shows (a model with the colour input). Then rows swapping hairstyles: each of the first
+shown subjects wearing the hairstyles of the others (in its own hair colour), and bald; and, for a model
+with the colour input, the first subject's hairstyle in the factory's named hair colours.
 """
 
 from __future__ import annotations
@@ -67,9 +69,19 @@ def main() -> int:
         cv2.putText(img, text, (4, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.34, (40, 40, 40), 1, cv2.LINE_AA)
         return img
 
+    def strip_row(tiles: list, width: int) -> np.ndarray:
+        strip = np.concatenate(tiles, 1)[:, :width]
+        return np.pad(strip, ((0, 0), (0, width - strip.shape[1]), (0, 0)), constant_values=255)
+
     def style_of(name: str | None) -> str | None:
         return name if name in g.hairstyles else None
 
+    def color_of(sample):
+        """The hair colour the truth shows, for a model with the colour input (else the style's own)."""
+        c = sample["hair_color"]
+        return c if g.hair_color is not None and bool((c >= 0).all()) else None
+
+    own_color: dict = {}
     rows = []
     for sid in wanted:
         if sid not in codes:
@@ -81,8 +93,10 @@ def main() -> int:
             if key not in by_key:
                 raise Head360Error(f"'{args.data}' has no image of {sid} / {expression} / view {view}")
             sample = ds[by_key[key]]
+            own_color[sid] = color_of(sample)
             with torch.no_grad():
-                planes = g.planes(codes[sid], sample["shape"][None], sample["weights"][None], style_of(styles[sid]))
+                planes = g.planes(codes[sid], sample["shape"][None], sample["weights"][None], style_of(styles[sid]),
+                                  hair_color=own_color[sid])  # fmt: skip
                 rgb = g.render(planes, sample["camera"][None], quality="full")["rgb"][0]
             text = f"truth {expression} {sample['yaw']:.0f}"
             tiles += [tile(to_uint8(sample["image"]), text), tile(to_uint8(rgb), f"model {tag}")]
@@ -97,12 +111,25 @@ def main() -> int:
         for style in [*dict.fromkeys(w for w in worn if w), None]:
             subject_shape = torch.as_tensor(np.asarray(shape_of[sid], np.float32))[None]
             with torch.no_grad():
-                planes = g.planes(codes[sid], subject_shape, torch.zeros(1, 52), style)
+                planes = g.planes(codes[sid], subject_shape, torch.zeros(1, 52), style, hair_color=own_color[sid])
                 rgb = g.render(planes, cam, quality="full", hair=style is not None)["rgb"][0]
             tiles.append(tile(to_uint8(rgb), f"{sid} hair: {style or 'none'}"))
-        width = rows[0].shape[1]
-        strip = np.concatenate(tiles, 1)[:, :width]
-        rows.append(np.pad(strip, ((0, 0), (0, width - strip.shape[1]), (0, 0)), constant_values=255))
+        rows.append(strip_row(tiles, rows[0].shape[1]))
+    if g.hair_color is not None:  # hair colour: the first subject's hairstyle in the factory's named colours
+        from head360.synth.appearance import HAIR_COLORS
+
+        sid = wanted[0]
+        subject_shape = torch.as_tensor(np.asarray(shape_of[sid], np.float32))[None]
+        tiles = []
+        for name in ("black", "dark_brown", "auburn", "red", "blond", "platinum", "grey", "white"):
+            color = torch.tensor(HAIR_COLORS[name], dtype=torch.float32) / 255.0
+            with torch.no_grad():
+                planes = g.planes(
+                    codes[sid], subject_shape, torch.zeros(1, 52), style_of(styles[sid]), hair_color=color
+                )
+                rgb = g.render(planes, cam, quality="full")["rgb"][0]
+            tiles.append(tile(to_uint8(rgb), f"{sid} hair colour: {name}"))
+        rows.append(strip_row(tiles, rows[0].shape[1]))
     write_image(args.out, np.concatenate(rows, 0))
     print(f"wrote {args.out}")
     return 0

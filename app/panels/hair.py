@@ -1,5 +1,6 @@
 """Hair: the model's hairstyles by name with thumbnails (rendered once, in the render worker while it is
-idle), swapping the hair planes live, and hair off (the bald head planes alone)."""
+idle), swapping the hair planes live, a hair colour (models trained with it), and hair off (the bald
+head planes alone)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ class HairPanel(Panel):
         with dpg.group(parent=parent):
             dpg.add_checkbox(label="Show hair", default_value=True, tag="hair_on", callback=self._on_hair_on)
             dpg.add_text("", tag="hair_current")
+            with dpg.group(horizontal=True, tag="hair_color_row"):
+                dpg.add_color_edit(
+                    (128, 128, 128, 255), label="Hair colour", tag="hair_color", no_alpha=True, width=200,
+                    callback=self._on_color,
+                )  # fmt: skip
+                dpg.add_button(label="Style's own", tag="hair_color_reset", callback=self._on_color_reset)
+            dpg.add_text("", tag="hair_color_note", color=(150, 150, 150), wrap=380)
             dpg.add_text("", tag="hair_thumb_status", color=(150, 150, 150))
             dpg.add_text("", tag="hair_untrained", color=(150, 150, 150), wrap=380)
             dpg.add_group(tag="hair_grid")
@@ -47,6 +55,9 @@ class HairPanel(Panel):
         self._styles = [None, *trained]  # a hairstyle training never saw would render as a bald head
         untrained = [h for h in g.hairstyles if h not in trained]
         dpg.set_value("hair_untrained", f"Not trained in this model: {', '.join(untrained)}" if untrained else "")
+        colour = g.hair_color is not None
+        dpg.configure_item("hair_color_row", show=colour)
+        dpg.set_value("hair_color_note", "" if colour else "This model was trained without hair colour as an input.")
         self._ready.clear()
         self.thumbnails_done = 0
         dpg.delete_item("hair_grid", children_only=True)
@@ -69,6 +80,13 @@ class HairPanel(Panel):
     def _show_current(self) -> None:
         head = self.studio.head
         dpg.set_value("hair_current", f"Hairstyle: {head.hairstyle or 'none (bald)'}")
+        g = self.studio.generator
+        if g.hair_color is not None:
+            shown = head.hair_color
+            if shown is None and head.hairstyle is not None:  # the style's own: show its reference colour
+                shown = tuple(g.hair_color_ref[g.hairstyle_index(head.hairstyle)].tolist())
+            if shown is not None:
+                dpg.set_value("hair_color", [round(c * 255) for c in shown] + [255])
         dpg.set_value("hair_on", self.studio.hair_on)
         for i, style in enumerate(self._styles):
             if dpg.does_item_exist(f"hair_label_{i}"):
@@ -124,6 +142,15 @@ class HairPanel(Panel):
 
     def _on_pick(self, sender, app_data, style) -> None:
         self.studio.set_hairstyle(style)
+        self._show_current()
+
+    def _on_color(self, sender, value) -> None:
+        rgb = value[:3]
+        scale = 255.0 if max(rgb) > 1.0 else 1.0  # DearPyGui hands 0..255 or 0..1 depending on version
+        self.studio.set_hair_color(tuple(min(max(float(c) / scale, 0.0), 1.0) for c in rgb))
+
+    def _on_color_reset(self, sender=None, value=None) -> None:
+        self.studio.set_hair_color(None)
         self._show_current()
 
     def _on_hair_on(self, sender, value) -> None:

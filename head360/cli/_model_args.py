@@ -29,6 +29,12 @@ def add_checkpoint_arguments(parser: argparse.ArgumentParser, subject: bool = Tr
         hair = parser.add_mutually_exclusive_group()
         hair.add_argument("--hairstyle", default=None, help="hairstyle name (default: the subject's)")
         hair.add_argument("--no-hair", action="store_true", help="render the head without hair")
+        parser.add_argument(
+            "--hair-color",
+            default=None,
+            metavar="COLOR",
+            help="hair colour as #RRGGBB or R,G,B in 0..1 (default: the subject's; needs a model trained with it)",
+        )
 
 
 def parse_blendshapes(items: list[str], base=None):
@@ -51,6 +57,22 @@ def parse_blendshapes(items: list[str], base=None):
             raise Head360Error(f"blendshape weight for {name} must be in [0, 1], got {w:g}")
         weights[idx] = w
     return weights
+
+
+def parse_hair_color(text: str) -> tuple[float, float, float]:
+    """``--hair-color``: ``#RRGGBB`` (or ``RRGGBB``) or ``R,G,B`` in 0..1 -> sRGB (r, g, b) in 0..1."""
+    value = text.strip()
+    hexdigits = value[1:] if value.startswith("#") else value
+    if len(hexdigits) == 6 and all(c in "0123456789abcdefABCDEF" for c in hexdigits):
+        return tuple(int(hexdigits[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
+    parts = value.split(",")
+    try:
+        rgb = tuple(float(x) for x in parts)
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3 or not all(0.0 <= x <= 1.0 for x in rgb):
+        raise Head360Error(f"--hair-color takes #RRGGBB or R,G,B with each in 0..1 (e.g. 0.6,0.4,0.2), got '{text}'")
+    return rgb
 
 
 def check_output(path: str, suffixes: tuple[str, ...], what: str) -> Path:
@@ -89,4 +111,11 @@ def load_model_and_subject(args: argparse.Namespace):
         ckpt.generator.hairstyle_index(hairstyle)  # unknown name -> Head360Error listing the known ones
         if str(hairstyle).lower() == "none":
             hairstyle = None
+    if getattr(args, "hair_color", None) is not None:
+        color = parse_hair_color(args.hair_color)
+        if ckpt.generator.hair_color is None:
+            raise Head360Error(
+                "--hair-color needs a model trained with hair colour as an input; this checkpoint was not"
+            )
+        subject.hair_color = color
     return ckpt, subject, weights, hairstyle, not args.no_hair

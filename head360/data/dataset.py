@@ -14,6 +14,8 @@ A sample is a dict:
     subject   int   index into ``dataset.subjects``
     hair      bool  whether the image shows hair
     hairstyle int   index into ``dataset.hairstyles`` ("none" when bald)
+    hair_color [3] float32 the hair's mean colour, sRGB 0..1 (all -1 when not known: bald images, or
+              subjects that came with no appearance)
     yaw, pitch float degrees
 
 ``HeadDataset`` reads a folder written by ``main.py synth``; ``OnlineHeadDataset`` renders samples on
@@ -68,6 +70,40 @@ def _inside(rel, what: str, index_path: Path) -> str:
 
 def _inconsistent(index_path: Path, record: dict, what: str) -> Head360Error:
     return Head360Error(f"'{index_path}' is inconsistent: '{record['path']}' {what}; regenerate the dataset")
+
+
+UNKNOWN_HAIR_COLOR = (-1.0, -1.0, -1.0)
+"""``hair_color`` of a sample whose hair colour is not known (the model then uses the hairstyle's own)."""
+
+
+def subject_hair_color(subject: dict) -> tuple[float, float, float] | None:
+    """The mean hair colour (sRGB 0..1) of a dataset subject record from its appearance (the factory's),
+    or None (no appearance, or one of another kind)."""
+    from head360.synth.appearance import Appearance
+
+    try:
+        return Appearance.from_json(subject["appearance"]).hair_mean_color()
+    except (Head360Error, KeyError, TypeError, ValueError):
+        return None
+
+
+def _record_hair_colors(records: list[dict], subjects: list[dict]) -> list[np.ndarray]:
+    """Per record its hair colour [3]: the record's ``hair_color``; for records of datasets made before
+    colours were recorded, the wearer's own (a variant then wore the first wearer's colouring)."""
+    own = [subject_hair_color(s) for s in subjects]
+    first = {}
+    for s, c in zip(subjects, own, strict=True):
+        first.setdefault(s.get("hairstyle"), c)
+    out = []
+    for r in records:
+        c = r.get("hair_color")
+        if c is None and r["hair"]:
+            c = first.get(r["hairstyle"]) if r.get("hair_variant") else own[r["subject_index"]]
+        c = np.asarray(UNKNOWN_HAIR_COLOR if c is None or not r["hair"] else c, np.float32).reshape(-1)
+        if c.shape != (3,) or not np.isfinite(c).all():
+            raise ValueError(f"the hair colour of '{r['path']}' is not three numbers")
+        out.append(c)
+    return out
 
 
 def _label(cam) -> list[float]:
@@ -134,6 +170,8 @@ class HeadDataset(torch.utils.data.Dataset):
             if len({len(x) for x in self._shapes}) > 1 or not all(np.isfinite(x).all() for x in self._shapes):
                 raise ValueError("the subjects' shape codes differ in length or are not finite numbers")
             keep = self._keep(records, labels, subject_index, index_path, (hair, subjects, expressions, views))
+            self.hair_colors = _record_hair_colors(keep, self.subjects)
+            """Per record its hair colour [3] (``UNKNOWN_HAIR_COLOR`` when not known)."""
         except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as e:
             raise Head360Error(f"'{index_path}' is malformed ({type(e).__name__}: {e}); regenerate the dataset") from e
         except OSError as e:
@@ -204,6 +242,7 @@ class HeadDataset(torch.utils.data.Dataset):
             subject=r["subject_index"],
             hair=bool(r["hair"]),
             hairstyle=self.hairstyles.index(hairstyle),
+            hair_color=torch.from_numpy(self.hair_colors[i]),
             yaw=float(r["yaw_deg"]),
             pitch=float(r["pitch_deg"]),
             expression=r["expression"],
@@ -303,6 +342,9 @@ class OnlineHeadDataset(torch.utils.data.Dataset):
             subject=d["subject"],
             hair=has_hair,
             hairstyle=self.hairstyles.index(spec.hairstyle if has_hair else "none"),
+            hair_color=torch.tensor(
+                subject_hair_color(spec.to_json()) if has_hair else UNKNOWN_HAIR_COLOR, dtype=torch.float32
+            ),
             yaw=d["yaw"],
             pitch=d["pitch"],
             expression="mix",

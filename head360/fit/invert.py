@@ -119,10 +119,11 @@ class InversionResult:
 class FixedMeshPlanes:
     """``G.planes`` for one mesh (shape code, expression) and hairstyle, with the parts that do not
     depend on the neural texture computed once. ``planes(texture)`` equals
-    ``G.planes(t, s, b, hairstyle, texture=texture)`` for the texture code given here."""
+    ``G.planes(t, s, b, hairstyle, texture=texture, hair_color=hair_color)`` for the texture code given
+    here."""
 
     def __init__(self, generator, texture_code: torch.Tensor, shape_code: torch.Tensor, blend_weights: torch.Tensor,
-                 hairstyle: str | None):  # fmt: skip
+                 hairstyle: str | None, hair_color: torch.Tensor | None = None):  # fmt: skip
         g = self.g = generator
         cfg = g.config
         self.cp, self.p = cfg.plane_channels, cfg.planes.resolution
@@ -130,7 +131,7 @@ class FixedMeshPlanes:
         with torch.no_grad():
             self.vertices = g.mesh.vertices(shape_code, blend_weights)
             self.raster = g.six_views.rasterize(self.vertices, g.faces, g.uvs, g.faces_uv, self.p)
-            self.hair, self.hairstyles = g.hair_planes(hairstyle, 1)
+            self.hair, self.hairstyles = g.hair_planes(hairstyle, 1, hair_color)
             self.mouth_centre = self.vertices[:, g.mouth_vertices, :2].mean(dim=1) if g.mouth is not None else None
             self.set_code(texture_code)
 

@@ -100,6 +100,7 @@ class FitResult:
             "hairstyle": self.hairstyle,
             "hairstyle_method": self.hairstyle_method,
             "hairstyle_scores": {k: round(v, 3) for k, v in ranked},
+            "hair_color": None if self.subject.hair_color is None else list(self.subject.hair_color),
             "landmark_error_px": {"before": round(fit.error_init_px, 2), "after": round(fit.error_px, 2)},
             "landmark_error_face_share": round(self.mesh_fit.error_relative, 4),
             "view_deg": {"yaw": round(yaw, 1), "pitch": round(pitch, 1), "roll": round(roll, 1)},
@@ -109,6 +110,44 @@ class FitResult:
             "warnings": self.warnings,
             "seconds": {k: round(v, 2) for k, v in self.timings.items()},
         }  # fmt: skip
+
+
+MIN_HAIR_PIXELS = 200
+"""Fewer hair pixels in the photo's segmentation than this: the hairstyle keeps its own colour."""
+
+
+def fit_hair_color(g, texture_code, shape_code, blend_weights, camera, hairstyle: str, photo_hair: np.ndarray,
+                   quality, iterations: int = 3) -> tuple[float, float, float]:  # fmt: skip
+    """The hair colour input (sRGB 0..1) under which the model's hair, rendered from ``camera``, has the
+    mean colour of the photo's hair pixels ``photo_hair`` [N, 3] uint8. The input is the hair's albedo
+    and a render shows it shaded, so the colour is found by rendering: start from the photo's colour,
+    then scale each channel (linear light) by photo / render a few times."""
+    import torch
+
+    from head360.synth.appearance import linear_to_srgb, srgb_to_linear
+
+    target = srgb_to_linear(photo_hair.reshape(-1, 3).astype(np.float64) / 255.0).mean(0)
+    with torch.no_grad():
+        bald = g.render(g.planes(texture_code, shape_code, blend_weights, None), camera, quality=quality,
+                        skip_empty=False)  # fmt: skip
+        bald_rgb = bald["rgb"][0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
+        color = np.clip(linear_to_srgb(target), 0.0, 1.0)
+        mask = None
+        for _ in range(iterations):
+            planes = g.planes(texture_code, shape_code, blend_weights, hairstyle,
+                              hair_color=torch.tensor(color, dtype=torch.float32))  # fmt: skip
+            out = g.render(planes, camera, quality=quality, skip_empty=False)
+            rgb = out["rgb"][0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
+            if mask is None:  # where the hair shows: more coverage, or another colour than the bald head
+                alpha = (out["alpha"][0, 0] - bald["alpha"][0, 0]).cpu().numpy()
+                alpha = _resize(alpha.astype(np.float32), rgb.shape[0])
+                mask = (alpha > 0.5) | (np.abs(rgb - bald_rgb).max(-1) > 0.15)
+                if mask.sum() < 16:
+                    break
+            shown = srgb_to_linear(rgb[mask].astype(np.float64)).mean(0)
+            gain = np.clip(target / np.maximum(shown, 1e-4), 0.25, 4.0)
+            color = np.clip(linear_to_srgb(srgb_to_linear(color) * gain), 0.0, 1.0)
+    return tuple(round(float(c), 4) for c in color)
 
 
 def hair_coverage(
@@ -164,6 +203,7 @@ def fit_photo(
     from head360.fit.reference import make_reference
     from head360.fit.segment import overlay, segment_photo
     from head360.model.checkpoint import Checkpoint, Subject, load_checkpoint
+    from head360.model.config import RenderQuality
     from head360.model.generator import to_uint8
 
     cfg = config or FitConfig()
@@ -228,14 +268,18 @@ def fit_photo(
     cam = torch.as_tensor([norm.camera.label()], dtype=torch.float32, device=dev)
     hairstyle, scores, method = _choose_hairstyle(g, cfg.hairstyle, seg, t_code0, s, b, cam, trained_hairstyles(ckpt))
     say(f"hairstyle: {hairstyle or 'none'} ({method})")
+    hair_color = None
+    if hairstyle is not None and g.hair_color is not None and seg.hair.sum() >= MIN_HAIR_PIXELS:
+        q0 = RenderQuality(cfg.inversion.neural_resolution, *fit_samples(g, cfg.inversion), True, False)
+        hair_color = fit_hair_color(g, t_code0, s, b, cam, hairstyle, norm.image[seg.hair & norm.valid], q0)
+        say("hair colour: #" + "".join(f"{round(c * 255):02x}" for c in hair_color))
     stage(4, "hairstyle")
 
     # 5. synthetic head: the texture code whose face colour is closest to the photo's
-    fixed = FixedMeshPlanes(g, t_code0, s, b, hairstyle)
+    color_t = None if hair_color is None else torch.tensor(hair_color, dtype=torch.float32)
+    fixed = FixedMeshPlanes(g, t_code0, s, b, hairstyle, color_t)
     code = _closest_skin_code(fixed, ckpt, seg, norm, cam, cfg)
     with torch.no_grad():
-        from head360.model.config import RenderQuality
-
         q = RenderQuality(cfg.inversion.neural_resolution, *fit_samples(g, cfg.inversion), True, False)
         planes0 = fixed.planes(fixed.initial_texture())
         out_hair = g.render(planes0, cam, quality=q, skip_empty=False)
@@ -270,6 +314,7 @@ def fit_photo(
         hairstyle=hairstyle,
         source=photo.name,
         neural_texture=inv.neural_texture,
+        hair_color=hair_color,
     )
 
     # 8. renders of the result

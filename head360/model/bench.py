@@ -132,6 +132,8 @@ def run_bench(checkpoint, frames: int = 10, mesh_resolution: int = 256, paper: b
             "neural_resolution": q.neural_resolution,
             "samples_per_ray": q.coarse_samples + q.importance_samples,
             "output_resolution": cfg.image_resolution,
+            "superres_blocks": q.superres_blocks or len(cfg.superres.channels),
+            "occupancy_resolution": q.occupancy_resolution or cfg.renderer.occupancy_resolution,
             "camera_only_ms": round(cam_ms, 1),
             "camera_only_fps": round(1000.0 / cam_ms, 1),
             "code_change_ms": round(code_ms, 1),

@@ -42,12 +42,14 @@ SUBJECT_SUFFIX = ".h360"
 
 @dataclass
 class SubjectCodes:
-    """One training subject: texture_code [Zt], shape_code [50], default hairstyle (None = no hair)."""
+    """One training subject: texture_code [Zt], shape_code [50], default hairstyle (None = no hair),
+    hair colour (sRGB 0..1; None = the hairstyle's own)."""
 
     name: str
     texture_code: np.ndarray
     shape_code: np.ndarray
     hairstyle: str | None = None
+    hair_color: tuple[float, float, float] | None = None
 
 
 @dataclass
@@ -142,7 +144,13 @@ def save_checkpoint(
     meta = {
         "format": CHECKPOINT_FORMAT,
         "config": json.dumps(config_to_dict(generator.config)),
-        "subjects": json.dumps([{"name": s.name, "hairstyle": s.hairstyle} for s in subjects]),
+        "subjects": json.dumps(
+            [
+                {"name": s.name, "hairstyle": s.hairstyle}
+                | ({} if s.hair_color is None else {"hair_color": [float(c) for c in s.hair_color]})
+                for s in subjects
+            ]
+        ),  # fmt: skip
         "blendshapes": json.dumps(list(ARKIT_NAMES)),
         "info": json.dumps(info or {}),
     }
@@ -198,7 +206,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     if len(subjects_meta) != len(tex) or len(tex) != len(shp):
         raise Head360Error(f"checkpoint '{path}' has an inconsistent subject table; {hint}")
     subjects = [
-        SubjectCodes(str(m.get("name", f"subject {i}")), tex[i], shp[i], m.get("hairstyle"))
+        SubjectCodes(
+            str(m.get("name", f"subject {i}")), tex[i], shp[i], m.get("hairstyle"), _color(m.get("hair_color"))
+        )
         for i, m in enumerate(subjects_meta)
     ]
     modules: dict[str, dict[str, torch.Tensor]] = {}
@@ -215,7 +225,8 @@ class Subject:
     """A head: codes + hairstyle (+ optional optimised texture / planes). Arrays are float32 numpy.
 
     texture_code [Zt], shape_code [50], blend_weights [52] (ARKit order, each in [0, 1]),
-    neural_texture [C, T, T] or None, head_planes / hair_planes [3, C, P, P] or None.
+    neural_texture [C, T, T] or None, head_planes / hair_planes [3, C, P, P] or None, hair_color
+    (sRGB 0..1) or None for the hairstyle's own colour.
     """
 
     texture_code: np.ndarray
@@ -226,6 +237,7 @@ class Subject:
     neural_texture: np.ndarray | None = None
     head_planes: np.ndarray | None = None
     hair_planes: np.ndarray | None = None
+    hair_color: tuple[float, float, float] | None = None
 
     def save(self, path: str | Path) -> None:
         from safetensors.numpy import save_file
@@ -245,6 +257,7 @@ class Subject:
         meta = {
             "format": SUBJECT_FORMAT,
             "hairstyle": json.dumps(self.hairstyle),
+            "hair_color": json.dumps(None if self.hair_color is None else [float(c) for c in self.hair_color]),
             "source": self.source,
             "blendshapes": json.dumps(list(ARKIT_NAMES)),
         }
@@ -270,6 +283,7 @@ class Subject:
                 neural_texture=t["neural_texture"].numpy() if "neural_texture" in t else None,
                 head_planes=t["head_planes"].numpy() if "head_planes" in t else None,
                 hair_planes=t["hair_planes"].numpy() if "hair_planes" in t else None,
+                hair_color=_color(json.loads(meta.get("hair_color", "null")), path),
             )
         except (KeyError, json.JSONDecodeError) as e:
             raise Head360Error(f"subject file '{path}' is incomplete ({e}); {hint}") from e
@@ -301,6 +315,7 @@ def resolve_subject(checkpoint: Checkpoint, spec: str | int | None) -> Subject:
             blend_weights=np.zeros(NUM_BLENDSHAPES, np.float32),
             hairstyle=s.hairstyle,
             source=f"{checkpoint.path} subject {index} ({s.name})",
+            hair_color=s.hair_color,
         )
     else:
         path = Path(str(spec))
@@ -328,16 +343,21 @@ def resolve_subject(checkpoint: Checkpoint, spec: str | int | None) -> Subject:
     return subject
 
 
-def subject_planes(generator, subject: Subject, blend_weights: np.ndarray | None = None, hairstyle="keep"):
+def subject_planes(
+    generator, subject: Subject, blend_weights: np.ndarray | None = None, hairstyle="keep", hair_color="keep"
+):
     """Planes of a subject (batch of one) on the generator's device.
 
     blend_weights [52] overrides the subject's expression; hairstyle "keep" uses the subject's, else a
-    name or None. Stored optimised planes are used as they are (they hold one fixed expression: asking
+    name or None; hair_color "keep" the subject's, else (r, g, b) sRGB 0..1 or None for the hairstyle's
+    own (a model without the colour input ignores colours). Stored optimised planes are used as they are
+    (they hold one fixed expression: asking
     for another expression then raises Head360Error).
     """
     dev = generator.device
     weights = subject.blend_weights if blend_weights is None else np.asarray(blend_weights, np.float32)
     style_name = subject.hairstyle if hairstyle == "keep" else hairstyle
+    color = hair_color_input(generator, subject.hair_color if isinstance(hair_color, str) else hair_color)
     t = torch.as_tensor(subject.texture_code, device=dev)[None]
     s = torch.as_tensor(subject.shape_code, device=dev)[None]
     b = torch.as_tensor(weights, device=dev)[None]
@@ -350,14 +370,35 @@ def subject_planes(generator, subject: Subject, blend_weights: np.ndarray | None
         from head360.model.generator import Planes
 
         head = torch.as_tensor(subject.head_planes, device=dev)[None]
-        if subject.hair_planes is not None and style_name == subject.hairstyle and style_name is not None:
+        same = style_name == subject.hairstyle and (color is None or subject.hair_color == tuple(color.tolist()))
+        if subject.hair_planes is not None and same and style_name is not None:
             hair = torch.as_tensor(subject.hair_planes, device=dev)[None]
         else:
-            hair, _ = generator.hair_planes(style_name, 1)
+            hair, _ = generator.hair_planes(style_name, 1, color)
         style = generator.mapping(t)
         # the mesh and the code's texture still drive the camera-view path (demo preset)
         vertices = generator.mesh.vertices(s, b)
         texture = generator.texture_synthesis(style)
         return Planes(head=head, hair=hair, style=style, hairstyles=(style_name,), vertices=vertices, texture=texture)
     texture = None if subject.neural_texture is None else torch.as_tensor(subject.neural_texture, device=dev)[None]
-    return generator.planes(t, s, b, style_name, texture=texture)
+    return generator.planes(t, s, b, style_name, texture=texture, hair_color=color)
+
+
+def hair_color_input(generator, color) -> torch.Tensor | None:
+    """A subject's hair colour ((r, g, b) sRGB 0..1 or None) as the generator's ``hair_color`` argument:
+    [3] float32, or None for the hairstyle's own colour (always None for a model without the input)."""
+    return None if color is None or generator.hair_color is None else torch.tensor(color, dtype=torch.float32)
+
+
+def _color(value, path=None) -> tuple[float, float, float] | None:
+    """A stored hair colour (None, or three numbers in 0..1) as a tuple; anything else raises."""
+    if value is None:
+        return None
+    try:
+        c = tuple(float(x) for x in value)
+    except (TypeError, ValueError):
+        c = ()
+    if len(c) != 3 or not all(0.0 <= x <= 1.0 for x in c):
+        where = f"subject file '{path}'" if path else "the checkpoint's subject table"
+        raise Head360Error(f"{where} has a hair colour that is not three numbers in 0..1: {value!r}")
+    return c

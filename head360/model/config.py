@@ -93,6 +93,10 @@ class HairConfig:
     """Hairstyle names, in bank order."""
     channel_base: int = 32768
     channel_max: int = 512
+    color: bool = True
+    """Hair colour as an input (beyond the paper): a hairstyle's style vector is its embedding plus a
+    learned linear function of the colour's difference from the colour the style was trained in.
+    Checkpoints written before it existed load with it off."""
 
 
 @dataclass
@@ -120,6 +124,11 @@ class RenderQuality:
     """Run the camera-view path when the model has one (:class:`ScreenConfig`)."""
     screen_resolution: int = 0
     """Side the camera-view path runs at (0: the output resolution); smaller is faster, then upsampled."""
+    superres_blocks: int = 0
+    """Super-resolution blocks to run (0: all). Fewer stop at a smaller image, resized to the output
+    resolution: the demo preset's preview skips the last 2x block (docs/MODEL.md, "Interactive speed")."""
+    occupancy_resolution: int = 0
+    """Cells per side of the occupancy grid this quality skips empty space with (0: the renderer's)."""
 
 
 @dataclass
@@ -234,6 +243,10 @@ class GeneratorConfig:
                 raise Head360Error(f"resolutions must be powers of two >= 4, got {r}")
         if self.decoder.features < 3:
             raise Head360Error("decoder.features must be at least 3 (the first three are RGB)")
+        blocks = len(self.superres.channels)
+        for name, q in self.renderer.qualities.items():
+            if not 0 <= q.superres_blocks <= blocks:
+                raise Head360Error(f"quality '{name}': superres_blocks must be 0..{blocks}, got {q.superres_blocks}")
         return self
 
 
@@ -260,7 +273,7 @@ def _demo() -> GeneratorConfig:
         renderer=RendererConfig(
             qualities={
                 "full": RenderQuality(64, 12, 12, True, True),
-                "preview": RenderQuality(48, 8, 6, True, False, True, 96),
+                "preview": RenderQuality(48, 8, 6, True, False, True, 96, superres_blocks=1, occupancy_resolution=32),
             },
             occupancy_resolution=48,
             occupancy_steps=96,
@@ -358,6 +371,7 @@ def config_from_dict(data: dict) -> GeneratorConfig:
                 values["background"] = tuple(values["background"])
             if f.name == "hair":
                 values["styles"] = tuple(values["styles"])
+                values.setdefault("color", False)  # written before hair colour was an input
             if f.name == "superres":
                 values["channels"] = tuple(values["channels"])
             parts[f.name] = cls(**values)

@@ -46,6 +46,9 @@ from head360.model.volume import cell_centres, march, occupancy_from_density, oc
 
 HairstyleSpec = str | int | None | Sequence[str | int | None]
 
+HAIR_CACHE_SIZE = 12
+"""Hair planes (one per hairstyle and colour) kept in eval mode: a colour picker's drags do not pile up."""
+
 
 @dataclass
 class Planes:
@@ -154,7 +157,16 @@ class Head360Generator(nn.Module):
         self.superres = SuperResolution(cfg.superres, cfg.decoder.features, tc.style_dim)
         self.refine = RefineNet(cfg.refine) if cfg.refine.enabled else None
         self.screen = ScreenCompositor(cfg.screen, tc.channels, cfg.decoder.features) if cfg.screen.enabled else None
+        # made last: the other modules draw the same initial weights as without it
+        if cfg.hair.color:
+            self.hair_color = nn.Linear(3, tc.style_dim, bias=False)
+            nn.init.zeros_(self.hair_color.weight)  # no colour change renders each style as trained
+            ref = torch.full((len(cfg.hair.styles), 3), 0.5)
+            self.register_buffer("hair_color_ref", ref)  # [S, 3] sRGB: each style's mean training colour
+        else:
+            self.hair_color = None
         self._hair_cache: dict = {}
+        self._last_mesh: tuple | None = None  # (codes key, vertices, their normals dict): see _vertices
         self.six_views = SixViewCache()
         """The six rasterizations of the meshes seen (a texture-code change, or a training subject in an
         expression it was seen in before, reuses them: rasterization does not depend on the weights)."""
@@ -192,9 +204,26 @@ class Head360Generator(nn.Module):
         raise Head360Error(f"unknown hairstyle '{hairstyle}'; this model knows: none, {', '.join(self.hairstyles)}")
 
     # --- planes -------------------------------------------------------------------------------
-    def hair_planes(self, hairstyle: HairstyleSpec, batch: int) -> tuple[torch.Tensor | None, tuple]:
+    def hair_colors(self, hair_color, batch: int) -> list[tuple[float, float, float] | None]:
+        """``hair_color``: None, [3] or [B, 3] sRGB 0..1 (a row with a negative value: the style's own
+        colour) -> per batch item the colour as a tuple, or None for the style's own colour."""
+        if hair_color is None:
+            return [None] * batch
+        if self.hair_color is None:
+            raise Head360Error(
+                "this model was trained without hair colour as an input; retrain it to change hair colour"
+            )
+        c = torch.as_tensor(hair_color, dtype=torch.float32).detach().cpu().reshape(-1, 3)
+        if c.shape[0] == 1:
+            c = c.expand(batch, 3)
+        if c.shape[0] != batch or not torch.isfinite(c).all():
+            raise Head360Error(f"hair colour must be 3 finite numbers (sRGB 0..1) per head, got {list(c.shape)}")
+        return [None if (row < 0).any() else tuple(round(float(x), 4) for x in row.clamp(0, 1)) for row in c]
+
+    def hair_planes(self, hairstyle: HairstyleSpec, batch: int, hair_color=None) -> tuple[torch.Tensor | None, tuple]:
         """Hair planes [B, 3, C, P, P] for a hairstyle (or one per batch item), None when no item has hair.
-        Made once per hairstyle and cached while the generator is in eval mode without gradients."""
+        ``hair_color``: see :meth:`hair_colors`. Made once per hairstyle and colour, and the last
+        ``HAIR_CACHE_SIZE`` kept while the generator is in eval mode without gradients."""
         specs = list(hairstyle) if isinstance(hairstyle, list | tuple) else [hairstyle] * batch
         if len(specs) != batch:
             raise Head360Error(f"got {len(specs)} hairstyles for a batch of {batch}")
@@ -202,35 +231,55 @@ class Head360Generator(nn.Module):
         names = tuple(None if i < 0 else self.hairstyles[i] for i in idx)
         if all(i < 0 for i in idx):
             return None, names
+        colors = self.hair_colors(hair_color, batch)
+        keys = [None if i < 0 else (i, c) for i, c in zip(idx, colors, strict=True)]
         cp, p = self.config.plane_channels, self.config.planes.resolution
         cache_ok = not self.training and not torch.is_grad_enabled()
-        version = (str(self.device), self.hair_embedding._version) + tuple(
-            q._version for q in self.hair_synthesis.parameters()
-        )
-        per_style = {}
-        todo = sorted({i for i in idx if i >= 0 and not (cache_ok and (i, version) in self._hair_cache)})
+        version = (str(self.device), self.hair_embedding._version) + tuple(q._version for q in self.hair_parameters())
+        if any(k[1] != version for k in self._hair_cache):
+            self._hair_cache.clear()
+        per_key = {}
+        todo = [k for k in dict.fromkeys(keys) if k is not None and not (cache_ok and (k, version) in self._hair_cache)]
         if todo:
-            made = self.hair_synthesis(self.hair_embedding[todo]).view(len(todo), 3, cp, p, p)
-            for j, i in enumerate(todo):
-                per_style[i] = made[j]
+            made = self.hair_synthesis(self._hair_styles(todo)).view(len(todo), 3, cp, p, p)
+            for j, k in enumerate(todo):
+                per_key[k] = made[j]
                 if cache_ok:
-                    self._hair_cache = {k: v for k, v in self._hair_cache.items() if k[1] == version}
-                    self._hair_cache[(i, version)] = made[j]
-        for i in set(idx):
-            if i >= 0 and i not in per_style:
-                per_style[i] = self._hair_cache[(i, version)]
-        if len(idx) == 1:
-            return per_style[idx[0]][None], names  # a view of the cached planes: no copy
+                    self._hair_cache[(k, version)] = made[j]
+                    while len(self._hair_cache) > HAIR_CACHE_SIZE:
+                        self._hair_cache.pop(next(iter(self._hair_cache)))
+        for k in set(keys):
+            if k is not None and k not in per_key:
+                per_key[k] = self._hair_cache.pop((k, version))
+                self._hair_cache[(k, version)] = per_key[k]  # most recently used last
+        if len(keys) == 1:
+            return per_key[keys[0]][None], names  # a view of the cached planes: no copy
         zero = None
         rows = []
-        for i in idx:
-            if i < 0:
+        for k in keys:
+            if k is None:
                 if zero is None:
                     zero = torch.zeros(3, cp, p, p, device=self.device, dtype=self.hair_embedding.dtype)
                 rows.append(zero)
             else:
-                rows.append(per_style[i])
+                rows.append(per_key[k])
         return torch.stack(rows), names
+
+    def hair_parameters(self) -> list[nn.Parameter]:
+        """What makes the hair planes: the embeddings, the colour input and the hair synthesis."""
+        extra = [] if self.hair_color is None else list(self.hair_color.parameters())
+        return [self.hair_embedding, *extra, *self.hair_synthesis.parameters()]
+
+    def _hair_styles(self, keys: list[tuple[int, tuple | None]]) -> torch.Tensor:
+        """Style vectors [K, style_dim] of (hairstyle index, colour or None) keys."""
+        idx = torch.tensor([i for i, _ in keys], device=self.device)
+        style = self.hair_embedding[idx]
+        if self.hair_color is None:
+            return style
+        ref = self.hair_color_ref[idx]
+        given = [ref[j] if col is None else torch.tensor(col, device=self.device) for j, (_, col) in enumerate(keys)]
+        c = torch.stack(given).to(ref.dtype)
+        return style + self.hair_color(c - ref)
 
     def planes(
         self,
@@ -239,9 +288,11 @@ class Head360Generator(nn.Module):
         blend_weights: torch.Tensor,
         hairstyle: HairstyleSpec = None,
         texture: torch.Tensor | None = None,
+        hair_color=None,
     ) -> Planes:
         """texture_code [B, Zt], shape_code [B, 50], blend_weights [B, 52] (ARKit order), hairstyle:
-        a name / index / None (or one per batch item) -> :class:`Planes`.
+        a name / index / None (or one per batch item) -> :class:`Planes`. hair_color: None (each style's
+        own colour), [3] or [B, 3] sRGB 0..1 (a row with a negative value: the style's own colour).
 
         texture: optional [B, C, T, T] UV neural texture used instead of the synthesised one (an
         optimised texture from fitting); the static planes and the style still come from ``t``."""
@@ -261,7 +312,7 @@ class Head360Generator(nn.Module):
         if texture is None:
             texture = self.texture_synthesis(style)  # [B, C, T, T]
         static = self.static_synthesis(style).view(b, 3, cp, p, p)
-        vertices = self.mesh.vertices(shape_code, blend_weights)  # [B, V, 3]
+        vertices, normals = self._vertices(shape_code, blend_weights)  # [B, V, 3]
         raster = self.six_views.rasterize(vertices, self.faces, self.uvs, self.faces_uv, p)
         views = rasterized_features(texture, raster)  # [B, 6, C, P, P]
         if self.mouth is not None:
@@ -269,10 +320,26 @@ class Head360Generator(nn.Module):
             front = self.mouth(views[:, 0], centre, style, blend_weights)
             views = torch.cat([front[:, None], views[:, 1:]], dim=1)
         head = merge_views(views, raster.coverage, static, cfg.planes.merge)
-        hair, names = self.hair_planes(hairstyle, b)
+        hair, names = self.hair_planes(hairstyle, b, hair_color)
         return Planes(
-            head=head, hair=hair, style=style, hairstyles=names, vertices=vertices, raster=raster, texture=texture
+            head=head, hair=hair, style=style, hairstyles=names, vertices=vertices, raster=raster, texture=texture,
+            _normals=normals,
+        )  # fmt: skip
+
+    def _vertices(self, shape_code: torch.Tensor, blend_weights: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """The mesh V(s, b) [B, V, 3] and the dict its vertex normals are kept in. Without gradients the
+        last mesh is kept: a texture-code change (the studio's identity sliders) reuses the vertices and
+        their normals, which are shared by every Planes made from them."""
+        if torch.is_grad_enabled() or shape_code.requires_grad or blend_weights.requires_grad:
+            return self.mesh.vertices(shape_code, blend_weights), {}
+        key = (
+            str(shape_code.device),
+            shape_code.detach().cpu().numpy().tobytes(),
+            blend_weights.detach().cpu().numpy().tobytes(),
         )
+        if self._last_mesh is None or self._last_mesh[0] != key:
+            self._last_mesh = (key, self.mesh.vertices(shape_code, blend_weights), {})
+        return self._last_mesh[1], self._last_mesh[2]
 
     # --- the field ----------------------------------------------------------------------------
     def _activate(self, sigma_raw: torch.Tensor) -> torch.Tensor:
@@ -287,16 +354,21 @@ class Head360Generator(nn.Module):
         """points [B, N, 3] -> density [B, N, 1] (cheaper than :meth:`field`)."""
         return self._activate(self.decoder.density_raw(sample_planes(planes.features(hair), points)))
 
-    def occupancy(self, planes: Planes, hair: bool = True) -> torch.Tensor:
-        """Occupancy grid [B, R, R, R] bool of the field (cached in ``planes`` until its tensors change)."""
+    def occupancy(self, planes: Planes, hair: bool = True, resolution: int = 0) -> torch.Tensor:
+        """Occupancy grid [B, R, R, R] bool of the field, R = ``resolution`` (0: the renderer's), cached in
+        ``planes`` until its tensors change (one grid per resolution: preview and full frames of the same
+        planes keep theirs)."""
         hair = hair and planes.hair is not None
-        key = (hair, planes.head._version, None if planes.hair is None else planes.hair._version)
+        rc = self.config.renderer
+        res = resolution or rc.occupancy_resolution
+        tensors = (hair, planes.head._version, None if planes.hair is None else planes.hair._version)
+        key = (*tensors, res)
         if key not in planes._occupancy:
-            rc = self.config.renderer
             fp = planes.features(hair).detach()
-            centres = cell_centres(rc.occupancy_resolution, HEAD_BOX_HALF, fp.device)
+            centres = cell_centres(res, HEAD_BOX_HALF, fp.device)
             density = self._activate(self.decoder.density_grid_raw(fp, centres, HEAD_BOX_HALF))
-            planes._occupancy.clear()
+            for old in [k for k in planes._occupancy if k[:3] != tensors]:
+                del planes._occupancy[old]
             planes._occupancy[key] = occupancy_from_density(density, rc.occupancy_threshold)
         return planes._occupancy[key]
 
@@ -347,7 +419,7 @@ class Head360Generator(nn.Module):
             raise Head360Error(f"{b} cameras for planes of batch {planes.batch_size}")
         skip = (not torch.is_grad_enabled()) if skip_empty is None else skip_empty
         fp = planes.features(hair)
-        occ = self.occupancy(planes, hair) if skip else None
+        occ = self.occupancy(planes, hair, q.occupancy_resolution) if skip else None
         if planes.batch_size != b:
             fp = fp.expand(b, -1, -1, -1, -1)
             occ = None if occ is None else occ.expand(b, -1, -1, -1)
@@ -415,7 +487,9 @@ class Head360Generator(nn.Module):
         depth_img, alpha_img = depth.view(b, 1, h, h), alpha.view(b, 1, h, h)
         out_size = self.config.image_resolution * h // full
         if q.super_resolution:
-            rgb = self.superres(raw, feat_img, style, neural_resolution=full)
+            rgb = self.superres(raw, feat_img, style, neural_resolution=full, blocks=q.superres_blocks)
+            if rgb.shape[-1] != out_size:  # a quality that stops the super-resolution early
+                rgb = F.interpolate(rgb, size=(out_size, out_size), mode="bilinear", align_corners=False)
         else:
             rgb = F.interpolate(raw, size=(out_size, out_size), mode="bilinear", align_corners=False)
         if q.screen and self.screen is not None and planes.vertices is not None and planes.texture is not None:

@@ -24,11 +24,17 @@ class SuperResolution(nn.Module):
         self.blocks = nn.ModuleList(blocks)
 
     def forward(
-        self, rgb: torch.Tensor, features: torch.Tensor, style: torch.Tensor, neural_resolution: int | None = None
+        self,
+        rgb: torch.Tensor,
+        features: torch.Tensor,
+        style: torch.Tensor,
+        neural_resolution: int | None = None,
+        blocks: int = 0,
     ) -> torch.Tensor:
         """rgb: [B, 3, h, w] raw image; features: [B, F, h, w]; style: [B, style_dim] -> [B, 3, H, H]
         with H = ``config.output_resolution``. neural_resolution: the side of the whole neural image when
-        the input is a crop of it (the crop is then scaled by the same factor, H shrinks with it)."""
+        the input is a crop of it (the crop is then scaled by the same factor, H shrinks with it).
+        blocks: run only the first ``blocks`` 2x blocks (0: all): H halves for each block left out."""
         r = self.config.input_resolution
         if neural_resolution is not None:
             r = round(features.shape[-1] * r / neural_resolution)
@@ -37,6 +43,6 @@ class SuperResolution(nn.Module):
             features = F.interpolate(features, size=(r, r), mode="bilinear", align_corners=False, antialias=aa)
             rgb = F.interpolate(rgb, size=(r, r), mode="bilinear", align_corners=False, antialias=aa)
         x, img = features, rgb
-        for block in self.blocks:
+        for block in self.blocks[: blocks or len(self.blocks)]:
             x, img = block(x, img, style)
         return img

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
@@ -146,6 +146,17 @@ class Appearance:
     hair: str
     hair_color: tuple[float, float, float]
     hair_grey: float
+
+    def hair_mean_color(self) -> tuple[float, float, float]:
+        """The hair's mean colour, sRGB 0..1: the albedo with its fraction of grey strands mixed in
+        (linear light). This is the colour a model trained on the factory takes as its hair colour."""
+        grey = srgb_to_linear(np.array(HAIR_COLORS["grey"]) / 255.0)
+        lin = srgb_to_linear(np.array(self.hair_color)) * (1.0 - self.hair_grey) + grey * self.hair_grey
+        return tuple(float(x) for x in linear_to_srgb(lin))
+
+    def recoloured(self, name: str, rng: np.random.Generator) -> Appearance:
+        """This appearance with hair of the named colour (``HAIR_COLORS``, jittered by ``rng``), no grey."""
+        return replace(self, hair=name, hair_color=_jitter(HAIR_COLORS[name], rng, 0.08), hair_grey=0.0)
 
     def to_json(self) -> dict:
         """A plain dict of JSON types (``json.dumps`` works on it)."""

@@ -245,33 +245,40 @@ class DatasetWriter:
     def hair_variant_plan(self, subjects: list) -> dict[str, list[tuple[str, dict]]]:
         """With ``hair_variants`` K: subject id -> K (hairstyle, appearance JSON colouring it) that the
         subject is also rendered wearing. The hairstyles are those other subjects of the dataset wear
-        (drawn per subject from the seed), each coloured as the first subject who wears it, so a
-        hairstyle looks the same on every head, as the model's one set of hair planes per style does."""
+        (drawn per subject from the seed); each variant's hair colour is drawn from ``HAIR_COLORS`` (the
+        wearer's own appearance otherwise, for the scalp), so a hairstyle is seen in several colours and
+        a model can learn hair colour apart from hairstyle."""
+        from head360.synth.appearance import HAIR_COLORS, Appearance
+
         k = self.config.hair_variants
         if not k:
             return {}
         if not all(hasattr(s, "spec") for s in subjects):
             raise Head360Error("--hair-variants works with procedural subjects, not with --from-meshes")
-        owners: dict[str, object] = {}
-        for s in subjects:
-            if s.hairstyle != "none":
-                owners.setdefault(s.hairstyle, s)
+        worn = list(dict.fromkeys(s.hairstyle for s in subjects if s.hairstyle != "none"))
+        colors = sorted(HAIR_COLORS)
         plan = {}
         for i, s in enumerate(subjects):
-            others = [style for style in owners if style != s.hairstyle]
+            others = [style for style in worn if style != s.hairstyle]
             rng = np.random.default_rng([self.config.seed, i, 0x4A1])
             picked = sorted(rng.choice(len(others), size=min(k, len(others)), replace=False)) if others else []
-            plan[s.id] = [(others[j], owners[others[j]].spec.appearance) for j in picked]
+            tint = np.random.default_rng([self.config.seed, i, 0xC01])
+            own = Appearance.from_json(s.spec.appearance)
+            plan[s.id] = [
+                (others[j], own.recoloured(colors[int(tint.integers(len(colors)))], tint).to_json()) for j in picked
+            ]
         return plan
 
     def units_to_render(self, subjects: list) -> list[tuple]:
         """The units not rendered yet: (subject, expression, None) for the subject's own hair and bald
-        images of an expression, (subject, 'neutral', (hairstyle, appearance)) for a hair variant."""
+        images of an expression, (subject, 'neutral', (hairstyle, appearance)) for a hair variant (also
+        one whose marker names another hair colour: made by an older factory, it is rendered again)."""
         units = [(s, e, None) for s in subjects for e in self.config.expressions if not self._unit_done(s.id, e)]
         plan = self.hair_variant_plan(subjects)
         for s in subjects:
             for variant in plan.get(s.id, []):
-                if not self._variant_marker(s.id, variant[0]).is_file():
+                marker = self._variant_marker(s.id, variant[0])
+                if not marker.is_file() or json.loads(marker.read_text()).get("hair_color") != _mean_color(variant[1]):
                     units.append((s, NEUTRAL, variant))
         return units
 
@@ -298,7 +305,8 @@ class DatasetWriter:
                 rng = np.random.default_rng([subject.spec.seed, *map(ord, style)])
                 meshes = built.with_hair(style, appearance, rng).render_meshes(weights, hair=True)
                 self._render_views(renderer, meshes, subject.id, expression, f"hair-{style}", on_image)
-                write_json(self._variant_marker(subject.id, style), {"views": NUM_VIEWS})
+                marker = {"views": NUM_VIEWS, "hair_color": _mean_color(appearance)}
+                write_json(self._variant_marker(subject.id, style), marker)
                 continue
             for hair in _hair_modes(cfg.hair, subject):
                 meshes = built.render_meshes(weights, hair=(hair == "hair"))
@@ -367,6 +375,7 @@ class DatasetWriter:
     def _write_index(self, subjects: list, mesh_model) -> dict:
         cfg = self.config
         labels, images = [], []
+        own = {s.id: _mean_color(s.spec.appearance) if hasattr(s, "spec") else None for s in subjects}
         for subject in subjects:
             for expression in cfg.expressions:
                 for hair in _hair_modes(cfg.hair, subject):
@@ -377,16 +386,18 @@ class DatasetWriter:
                             "path": rel, "subject": subject.id, "expression": expression,
                             "hair": hair == "hair", "hairstyle": subject.hairstyle if hair == "hair" else "none",
                             "view": view, "yaw_deg": yaw, "pitch_deg": pitch,
-                        })  # fmt: skip
+                        } | ({"hair_color": own[subject.id]} if hair == "hair" and own[subject.id] else {})
+                        )  # fmt: skip
         plan = self.hair_variant_plan(subjects)
         for subject in subjects:
-            for style, _ in plan.get(subject.id, []):
+            for style, appearance in plan.get(subject.id, []):
                 for view, yaw, pitch in rig_views():
                     rel = image_relpath(subject.id, NEUTRAL, f"hair-{style}", view)
                     labels.append([rel, rig_camera(view).label()])
                     images.append({
                         "path": rel, "subject": subject.id, "expression": NEUTRAL, "hair": True,
                         "hairstyle": style, "hair_variant": True, "view": view, "yaw_deg": yaw, "pitch_deg": pitch,
+                        "hair_color": _mean_color(appearance),
                     })  # fmt: skip
         styles = list(dict.fromkeys(["none", *self._hairstyles(), *(s.hairstyle for s in subjects)]))
         index = {
@@ -449,6 +460,14 @@ def _render_worker(recipe: tuple, subject_ids: list[str], progress) -> None:
         progress.put(("error", str(e)))
     except Exception as e:  # a crash in a worker must reach the user as one line
         progress.put(("error", f"rendering worker failed: {type(e).__name__}: {e}"))
+
+
+def _mean_color(appearance: dict) -> list[float]:
+    """The hair's mean colour of an appearance JSON, sRGB 0..1 rounded for the index (the ``hair_color``
+    of an image record)."""
+    from head360.synth.appearance import Appearance
+
+    return [round(c, 4) for c in Appearance.from_json(appearance).hair_mean_color()]
 
 
 def _hair_modes(hair: str, subject) -> tuple[str, ...]:

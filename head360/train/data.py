@@ -81,7 +81,7 @@ class DatasetInfo:
     spec: str
     online: bool
     subjects: list[dict]
-    """``[{"id", "shape": [50], "hairstyle"}, ...]`` in dataset order."""
+    """``[{"id", "shape": [50], "hairstyle", "hair_color": sRGB or None}, ...]`` in dataset order."""
     expressions: list[str]
     hairstyles: list[str]
     """Dataset hairstyle names, "none" first (sample["hairstyle"] indexes this list)."""
@@ -90,6 +90,9 @@ class DatasetInfo:
     has_hair: bool
     has_bald: bool
     mesh_model_path: str | None
+    hair_colors: dict[str, list[float]]
+    """Hairstyle -> the mean hair colour (sRGB 0..1) of the images that wear it (styles whose colour is
+    not known are left out): each style's reference colour in a model with hair colour as an input."""
 
     @property
     def subject_ids(self) -> list[str]:
@@ -104,7 +107,7 @@ class DatasetInfo:
 def inspect_dataset(spec: str) -> DatasetInfo:
     """Read a dataset's index (a folder written by ``main.py synth``) or describe the online dataset
     ``online[:SUBJECTS[:RESOLUTION]]``. Bad folders raise Head360Error."""
-    from head360.data.dataset import HeadDataset, open_dataset
+    from head360.data.dataset import HeadDataset, open_dataset, subject_hair_color
 
     if spec.startswith("online"):
         ds = open_dataset(spec, length=1)
@@ -119,6 +122,9 @@ def inspect_dataset(spec: str) -> DatasetInfo:
             has_hair=ds.hair_mode is not False,
             has_bald=ds.hair_mode is not True,
             mesh_model_path=None,
+            hair_colors=_mean_colors(
+                (s.hairstyle, subject_hair_color(s.to_json())) for s in ds.specs if s.hairstyle != "none"
+            ),
         )
     ds = HeadDataset(spec)
     unknown = [e for e in ds.expressions if e != NEUTRAL and e not in ARKIT_NAMES]
@@ -129,10 +135,23 @@ def inspect_dataset(spec: str) -> DatasetInfo:
         )
     if not ds.hairstyles or ds.hairstyles[0] != "none":
         raise Head360Error(f"dataset '{spec}' lists no 'none' hairstyle first in dataset.json; regenerate it")
+    own = _mean_colors(
+        (r["subject"], c)
+        for r, c in zip(ds.records, ds.hair_colors, strict=True)
+        if r["hair"] and not r.get("hair_variant") and c.min() >= 0
+    )  # each subject's colour in its own hair
     return DatasetInfo(
         spec=spec,
         online=False,
-        subjects=[{"id": s["id"], "shape": list(s["shape"]), "hairstyle": s.get("hairstyle")} for s in ds.subjects],
+        subjects=[
+            {
+                "id": s["id"],
+                "shape": list(s["shape"]),
+                "hairstyle": s.get("hairstyle"),
+                "hair_color": own.get(s["id"]),
+            }
+            for s in ds.subjects
+        ],
         expressions=list(ds.expressions),
         hairstyles=list(ds.hairstyles),
         resolution=int(ds.native_resolution),
@@ -140,7 +159,19 @@ def inspect_dataset(spec: str) -> DatasetInfo:
         has_hair=any(bool(r["hair"]) for r in ds.records),
         has_bald=any(not bool(r["hair"]) for r in ds.records),
         mesh_model_path=str(ds.mesh_model_path),
+        hair_colors=_mean_colors(
+            (r["hairstyle"], c) for r, c in zip(ds.records, ds.hair_colors, strict=True) if r["hair"] and c.min() >= 0
+        ),
     )
+
+
+def _mean_colors(pairs) -> dict[str, list[float]]:
+    """(key, colour [3]) pairs -> key -> mean colour, rounded."""
+    sums: dict[str, list] = {}
+    for style, color in pairs:
+        if color is not None:
+            sums.setdefault(style, []).append(np.asarray(color, np.float64))
+    return {k: [round(float(x), 4) for x in np.mean(v, axis=0)] for k, v in sums.items()}
 
 
 def training_resolution(info: DatasetInfo, image_resolution: int, neural_resolution: int, preset: str) -> int:

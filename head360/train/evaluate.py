@@ -150,10 +150,13 @@ class _Evaluator:
         for s in samples:
             name = self.ds.hairstyles[s["hairstyle"]]
             styles.append(name if name in self.G.hairstyles else None)
-        return samples, image, cams, weights, shape, styles
+        colors = None
+        if self.G.hair_color is not None:  # the hair colour each image shows
+            colors = torch.stack([s["hair_color"] for s in samples]).to(self.dev)
+        return samples, image, cams, weights, shape, styles, colors
 
-    def _render(self, codes, shape, weights, cams, styles, grad: bool = False):
-        planes = self.G.planes(codes, shape, weights, styles)
+    def _render(self, codes, shape, weights, cams, styles, grad: bool = False, colors=None):
+        planes = self.G.planes(codes, shape, weights, styles, hair_color=colors)
         out = self.G.render(planes, cams, quality="full", hair=True, skip_empty=False if grad else None)
         rgb = out["rgb"]
         if rgb.shape[-1] != self.resolution:
@@ -169,9 +172,9 @@ class _Evaluator:
         rows = []
         for start in range(0, len(indices), 8):
             chunk = indices[start : start + 8]
-            samples, image, cams, weights, shape, styles = self._inputs(chunk)
+            samples, image, cams, weights, shape, styles, colors = self._inputs(chunk)
             codes = torch.stack([code_of(self.ds.records[i]["subject"]) for i in chunk]).to(self.dev)
-            rgb, _ = self._render(codes, shape, weights, cams, styles)
+            rgb, _ = self._render(codes, shape, weights, cams, styles, colors=colors)
             rgb = rgb.float().clamp(0.0, 1.0)
             p, s = psnr(rgb, image).tolist(), ssim(rgb, image).tolist()
             face, eyes_mouth = region_masks(torch.stack([x["label_map"] for x in samples]).to(self.dev))
@@ -207,7 +210,7 @@ class _Evaluator:
         neutral_cache: dict[int, torch.Tensor] = {}
 
         def render(indices: list[int], sid: str) -> torch.Tensor:
-            samples, _, cams, weights, shape, styles = self._inputs(indices)
+            samples, _, cams, weights, shape, styles, _ = self._inputs(indices)
             codes = torch.stack([code_of(sid)] * len(indices)).to(self.dev)
             return self._render(codes, shape, weights, cams, [None] * len(indices))[0].float().clamp(0, 1)
 
@@ -251,7 +254,7 @@ class _Evaluator:
         start = start + 0.1 * torch.randn(zt, generator=gen)
         code = start.to(self.dev).clone().requires_grad_(True)
         opt = torch.optim.Adam([code], lr=FIT_LR)
-        _, image, cams, weights, shape, styles = self._inputs(indices)
+        _, image, cams, weights, shape, styles, colors = self._inputs(indices)
         for _ in range(steps):
             pick = torch.randperm(len(indices), generator=gen)[:FIT_BATCH].tolist()
             rgb, raw = self._render(
@@ -261,6 +264,7 @@ class _Evaluator:
                 cams[pick],
                 [styles[i] for i in pick],
                 True,
+                None if colors is None else colors[pick],
             )
             target = image[pick]
             small = F.interpolate(target, size=raw.shape[-2:], mode="bilinear", align_corners=False, antialias=True)

@@ -86,9 +86,11 @@ class TexturedGenerator(nn.Module):
         density_offset: float = 0.004,
         window: torch.Tensor | None = None,
         window_size: int | None = None,
+        hair_color: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """rows [B] code-table rows, shape_code [B, 50], blend_weights [B, 52], cameras [B, 25],
-        hairstyles: B names (None = bald: the head planes alone); window [B, 2] / window_size: render
+        hairstyles: B names (None = bald: the head planes alone); hair_color [B, 3] sRGB or None
+        (:meth:`Head360Generator.planes`); window [B, 2] / window_size: render
         only that crop of each image (:meth:`Head360Generator.render`) -> the render dict of
         :meth:`Head360Generator.render` plus ``code_prior`` (scalar) and, with ``density_points``,
         ``density_tv`` (scalar)."""
@@ -96,7 +98,7 @@ class TexturedGenerator(nn.Module):
 
         g = self.generator
         codes = self.codes_for(rows, mix)
-        planes = g.planes(codes, shape_code, blend_weights, hairstyles)
+        planes = g.planes(codes, shape_code, blend_weights, hairstyles, hair_color=hair_color)
         out = g.render(
             planes, cameras, quality=quality, hair=True, skip_empty=False, window=window, window_size=window_size
         )
@@ -146,10 +148,6 @@ class MultiscaleDiscriminatorStep(nn.Module):
         return self.discriminator(condition, fake), self.discriminator(condition, real)
 
 
-def hair_parameters(generator: nn.Module) -> list[nn.Parameter]:
-    return [generator.hair_embedding, *generator.hair_synthesis.parameters()]
-
-
 def stage1_parameters(model: TexturedGenerator) -> tuple[list[nn.Parameter], list[nn.Parameter], list[nn.Parameter]]:
     """(generator weights without the RefineNet and the detail texture, texture codes, the camera-view
     path's detail texture (empty without that path))."""
@@ -169,7 +167,7 @@ def set_stage_trainable(model: TexturedGenerator, stage: int) -> list[nn.Paramet
         weights, codes, detail = stage1_parameters(model)
         trainable = weights + codes + detail
     elif stage == 2:
-        trainable = hair_parameters(model.generator)
+        trainable = model.generator.hair_parameters()
     else:
         trainable = [] if model.generator.refine is None else list(model.generator.refine.parameters())
     for p in trainable:

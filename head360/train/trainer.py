@@ -65,7 +65,6 @@ from head360.train.modules import (
     DualDiscriminatorStep,
     MultiscaleDiscriminatorStep,
     TexturedGenerator,
-    hair_parameters,
     set_stage_trainable,
     stage1_parameters,
     update_ema,
@@ -243,6 +242,8 @@ class Trainer:
             self.init_report = warm_start(
                 opts.init, opts.preset, self.model, self.ema, self.D, self.resolution, split.train_subjects, shapes
             )
+        if state is None and (self.init_report or {}).get("hair_color") != "kept":
+            _set_hair_color_refs(self.model, self.ema, info.hair_colors)
         g_weights, codes, detail = stage1_parameters(self.model)
         b = tcfg.betas
         # fused Adam on CUDA (one kernel for all parameters); the state dict is the same either way
@@ -252,7 +253,7 @@ class Trainer:
             groups.append({"params": detail, "lr": tcfg.texture_lr})
         self.optimizers: dict[str, torch.optim.Optimizer] = {
             "G": torch.optim.Adam(groups, betas=b, **fused),
-            "hair": torch.optim.Adam(hair_parameters(generator), lr=tcfg.g_lr, betas=b, **fused),
+            "hair": torch.optim.Adam(generator.hair_parameters(), lr=tcfg.g_lr, betas=b, **fused),
             "D": torch.optim.Adam(self.D.parameters(), lr=tcfg.d_lr, betas=b, **fused),
         }
         if generator.refine is not None:
@@ -633,19 +634,20 @@ class Trainer:
         rows = self.row_of[subject].to(dev, non_blocking=nb)
         styles = self.info.hairstyles
         hairstyles = [None if styles[h] == "none" else styles[h] for h in torch.as_tensor(batch["hairstyle"]).tolist()]
-        return image, cams, weights, shape, rows, hairstyles
+        colors = batch.get("hair_color") if self.model.generator.hair_color is not None else None
+        return image, cams, weights, shape, rows, hairstyles, colors
 
     # --- one step of stage 1 or 2 --------------------------------------------------------------------
     def _step_gan(self, batch: dict, stage: int, g_net, d_net) -> dict[str, torch.Tensor]:
         tcfg = self.tcfg
-        real, cams, weights, shape, rows, hairstyles = self._batch_inputs(batch)
+        real, cams, weights, shape, rows, hairstyles, colors = self._batch_inputs(batch)
         zt = self.gcfg.texture.code_dim
         mix = CodeMix.draw(rows, self.num_codes, zt, tcfg.random_code_fraction)
         dens_step = tcfg.density_reg_weight > 0 and self.step % tcfg.density_reg_interval == 0
         with self._autocast():
             out = g_net(
                 rows, shape, weights, cams, hairstyles, mix, self.train_quality,
-                tcfg.density_reg_points if dens_step else 0, tcfg.density_reg_offset,
+                tcfg.density_reg_points if dens_step else 0, tcfg.density_reg_offset, hair_color=colors,
             )  # fmt: skip
         fake = _resize(out["rgb"].float(), self.resolution)
         fake_raw = out["raw"].float()
@@ -690,7 +692,7 @@ class Trainer:
         ``L = w_rgb |rgb - real|_1 + w_ssim (1 - SSIM) + w_raw |raw - real_small|_1 + w_alpha |alpha - a|_1
         + w_depth |depth - d|_1 (where the truth is opaque) (+ density TV) (+ code prior in stage 1)``."""
         tcfg = self.tcfg
-        real, cams, weights, shape, rows, hairstyles = self._batch_inputs(batch)
+        real, cams, weights, shape, rows, hairstyles, colors = self._batch_inputs(batch)
         res = self.resolution
         crop = min(tcfg.crop, res)
         ratio = res // self.neural_resolution
@@ -702,6 +704,7 @@ class Trainer:
             out = g_net(
                 rows, shape, weights, cams, hairstyles, mix, self.train_quality,
                 tcfg.density_reg_points if dens_step else 0, tcfg.density_reg_offset, window, crop,
+                hair_color=colors,
             )  # fmt: skip
         fake = out["rgb"].float()
         real_crop = crop_windows(real, window, crop)
@@ -744,11 +747,11 @@ class Trainer:
     # --- one step of stage 3 ----------------------------------------------------------------------------
     def _step_refine(self, batch: dict, refine_net, d_net) -> dict[str, torch.Tensor]:
         tcfg = self.tcfg
-        real, cams, weights, shape, rows, hairstyles = self._batch_inputs(batch)
+        real, cams, weights, shape, rows, hairstyles, colors = self._batch_inputs(batch)
         g = self.model.generator
         with torch.no_grad(), self._autocast():
             codes = self.model.texture_codes(rows)
-            planes = g.planes(codes, shape, weights, hairstyles)
+            planes = g.planes(codes, shape, weights, hairstyles, hair_color=colors)
             rendered = g.render(planes, cams, quality=self.train_quality, skip_empty=False)["rgb"].float()
         with self._autocast():
             refined = refine_net(rendered)
@@ -896,6 +899,7 @@ class Trainer:
                     texture_code=codes[row].astype(np.float32),
                     shape_code=np.asarray(s["shape"], np.float32),
                     hairstyle=style if style in g.hairstyles else None,
+                    hair_color=s.get("hair_color") if g.hair_color is not None else None,
                 )
             )
         return table
@@ -1052,6 +1056,19 @@ def ray_distance(depth_z: torch.Tensor, cameras: torch.Tensor, resolution: int) 
     x = (xx[None] - k[:, 0, 2, None, None]) / k[:, 0, 0, None, None]
     y = (yy[None] - k[:, 1, 2, None, None]) / k[:, 1, 1, None, None]
     return depth_z * torch.sqrt(1.0 + x * x + y * y)[:, None]
+
+
+def _set_hair_color_refs(model, ema, colors: dict[str, list[float]]) -> None:
+    """Each hairstyle's reference colour (what a render with no colour given shows) is the mean colour it
+    wears in the training data; styles the data does not colour keep mid grey."""
+    for target in (model, ema):
+        g = target.generator
+        if g.hair_color is None:
+            continue
+        with torch.no_grad():
+            for i, style in enumerate(g.hairstyles):
+                if style in colors:
+                    g.hair_color_ref[i] = torch.tensor(colors[style], dtype=g.hair_color_ref.dtype)
 
 
 def _dataset_has_depth(info: DatasetInfo) -> bool:

@@ -9,6 +9,8 @@ dataset instead of training from random weights. What carries over:
   embedding, a hairstyle new to the model starts from a random one;
 * the texture code of each training subject that the checkpoint's subject table also holds (same name
   and the same shape code, so the same person), the others start from N(0, I) as in a fresh run;
+* the hair-colour input: a checkpoint without one gives a run with it a zero colour weight, so the
+  model first renders exactly as the checkpoint did;
 * the dual discriminator, when the checkpoint stores one trained at the same resolution.
 
 The RefineNet's discriminator is not stored in checkpoints and starts fresh. The checkpoint must be of the
@@ -30,12 +32,13 @@ and datasets store them rounded differently)."""
 
 
 def _sizes(config) -> dict:
-    """The parts of a generator configuration that decide the weights' shapes (all but the hairstyles)."""
+    """The parts of a generator configuration that decide the weights' shapes (all but the hairstyles and
+    the hair-colour input, which a warm start adds at zero: the model renders as before)."""
     from head360.model.config import config_to_dict
 
     d = config_to_dict(config)
     d.pop("name", None)
-    d["hair"] = {k: v for k, v in d["hair"].items() if k != "styles"}
+    d["hair"] = {k: v for k, v in d["hair"].items() if k not in ("styles", "color")}
     return d
 
 
@@ -70,6 +73,19 @@ def warm_start(
     for s in kept_styles:
         embedding[own_styles.index(s)] = state["hair_embedding"][their_styles.index(s)]
     state["hair_embedding"] = embedding
+    own_state = gen.state_dict()
+    color = "off" if "hair_color_ref" not in own_state else "new"
+    for key in ("hair_color.weight", "hair_color_ref"):
+        if key in own_state and key not in state:  # a checkpoint without the colour input: it starts at zero
+            state[key] = own_state[key]
+    if "hair_color_ref" in own_state and "hair_color_ref" in ckpt.generator.state_dict():
+        ref = own_state["hair_color_ref"].clone()
+        for s in kept_styles:
+            ref[own_styles.index(s)] = state["hair_color_ref"][their_styles.index(s)]
+        state["hair_color_ref"] = ref
+        color = "kept"
+    elif "hair_color_ref" in state and "hair_color_ref" not in own_state:
+        del state["hair_color_ref"], state["hair_color.weight"]  # a colour model into a run without it
 
     rows = {s.name: s for s in ckpt.subjects}
     codes = model.texture_codes.weight.detach().clone()
@@ -105,4 +121,5 @@ def warm_start(
         "hairstyles_kept": kept_styles,
         "hairstyles_new": [s for s in own_styles if s not in kept_styles],
         "discriminator": "kept" if d_loaded else "fresh",
+        "hair_color": color,
     }

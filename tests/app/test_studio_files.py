@@ -44,6 +44,25 @@ def drive(studio, report):
     yield from wait_frame(studio)
     report["hair_on_vs_off"] = float(np.abs(texture() - bald).mean())
 
+    # --- hair colour (the tiny model's colour weight is zero: give it one, as training would)
+    import torch
+
+    with torch.no_grad():
+        torch.manual_seed(0)
+        studio.generator.hair_color.weight.normal_(std=3.0)
+    report["colour_control_shown"] = dpg.get_item_configuration("hair_color_row")["show"]
+    own = texture()
+    head_before = studio.worker._planes.head
+    studio.hair._on_color("hair_color", [204, 51, 17, 255])
+    yield from wait_frame(studio)
+    report["hair_color"] = studio.head.hair_color
+    report["colour_change"] = float(np.abs(texture() - own).mean())
+    report["colour_kept_head_planes"] = studio.worker._planes.head is head_before
+    studio.hair._on_color_reset()
+    yield from wait_frame(studio)
+    report["reset_color"] = studio.head.hair_color
+    report["reset_back"] = float(np.abs(texture() - own).mean())
+
     # --- identity: pick a subject, random texture, A <-> B interpolation
     studio.identity._on_subject(None, "2: random 2 (long)")
     subject2 = studio.model.checkpoint.subjects[2]
@@ -167,6 +186,9 @@ def test_drop_subjects_fit_train_identity_hair(xvfb_display, tiny_checkpoint, tm
     assert r["hair_now"] == "long" and "long" in r["hair_label"]
     assert r["hair_swap_change"] > 1e-4
     assert r["hair_on_vs_off"] > 1e-4, "hair off must change the picture"
+    assert r["colour_control_shown"] and r["hair_color"] == pytest.approx((0.8, 0.2, 0.0667), abs=1e-3)
+    assert r["colour_change"] > 1e-4 and r["colour_kept_head_planes"], "a colour change remakes only the hair"
+    assert r["reset_color"] is None and r["reset_back"] < 1e-6
     assert r["subject2_code_match"]
     assert r["pc1_slider_matches_code"]
     da, db, ab = r["interp_between"]

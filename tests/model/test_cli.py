@@ -61,6 +61,8 @@ def test_export_mesh_and_turntable_commands(tiny_checkpoint, tmp_path, capsys):
         (["--subject", "42"], "subject 42 does not exist"),
         (["--quality", "ultra"], "unknown render quality"),
         (["--device", "tpu"], "--device must be auto, cpu or cuda"),
+        (["--hair-color", "blue"], "--hair-color takes #RRGGBB or R,G,B"),
+        (["--hair-color", "0.5,2,0"], "--hair-color takes #RRGGBB or R,G,B"),
     ],
 )
 def test_render_bad_input_is_one_line_and_nonzero(tiny_checkpoint, tmp_path, capsys, args, message):
@@ -69,6 +71,47 @@ def test_render_bad_input_is_one_line_and_nonzero(tiny_checkpoint, tmp_path, cap
     assert code != 0
     assert message in err and err.strip().count("\n") == 0
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_hair_color_recolours_the_hair_and_needs_a_model_trained_with_it(tiny_checkpoint, tmp_path, capsys):
+    import copy
+
+    import torch
+
+    from head360.model.checkpoint import load_checkpoint, save_checkpoint
+    from head360.model.generator import Head360Generator
+
+    ckpt = load_checkpoint(tiny_checkpoint)
+    g = ckpt.generator
+    with torch.no_grad():
+        torch.manual_seed(0)
+        g.hair_color.weight.normal_(std=3.0)  # as if trained: the colour moves the hair planes
+    save_checkpoint(tmp_path / "colour.safetensors", g, ckpt.subjects, info=ckpt.info)
+    renders = {}
+    for name, extra in (
+        ("own", []),
+        ("red", ["--hair-color", "#cc3311"]),
+        ("red2", ["--hair-color", "0.8,0.2,0.0667"]),
+    ):
+        out = tmp_path / f"{name}.png"
+        code, _, err = _run(
+            capsys, "render", "--checkpoint", tmp_path / "colour.safetensors", "--subject", "1", "--resolution", "48",
+            "--out", out, *extra,
+        )  # fmt: skip
+        assert code == 0, err
+        renders[name] = np.asarray(Image.open(out)).astype(int)
+    assert np.abs(renders["red"] - renders["own"]).mean() > 0.5
+    assert np.abs(renders["red"] - renders["red2"]).max() <= 2  # the same colour written two ways
+    cfg = copy.deepcopy(g.config)
+    cfg.hair.color = False
+    old = Head360Generator(cfg, g.mesh)
+    old.load_state_dict({k: v for k, v in g.state_dict().items() if not k.startswith("hair_color")})
+    save_checkpoint(tmp_path / "old.safetensors", old, ckpt.subjects, info=ckpt.info)
+    out = tmp_path / "refused.png"
+    code, _, err = _run(capsys, "render", "--checkpoint", tmp_path / "old.safetensors", "--hair-color", "#cc3311",
+                        "--out", out)  # fmt: skip
+    assert code != 0 and "trained with hair colour" in err and err.strip().count("\n") == 0
+    assert not out.exists()
 
 
 def test_bad_checkpoint_and_output_paths(tiny_checkpoint, tmp_path, capsys):

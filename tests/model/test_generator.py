@@ -8,6 +8,7 @@ from head360.model.config import make_config, presets
 from head360.model.discriminator import DualDiscriminator
 from head360.model.generator import Head360Generator
 from head360.model.refine import MultiscaleDiscriminator, RefineNet
+from head360.model.screen import vertex_normals
 from head360.model.volume import build_occupancy, occupancy_from_density, occupied_interval, ray_box
 from tests.model.conftest import cameras, codes
 
@@ -258,6 +259,28 @@ def test_a_texture_code_change_reuses_the_mesh_raster_and_renders_as_without_the
         assert len(g.six_views) == 2 and not torch.equal(moved.raster.face_id, fresh.raster.face_id)
 
 
+def test_a_texture_code_change_reuses_the_vertices_and_normals_and_an_expression_change_does_not(generator):
+    g = generator
+    t, s, b = codes(g, batch=1)
+    with torch.no_grad():
+        first = g.planes(t, s, b, "long")
+        normals = first.vertex_normals(g.faces)
+        second = g.planes(torch.randn_like(t), s, b, "long")
+        assert second.vertices is first.vertices and second.vertex_normals(g.faces) is normals
+        b2 = b.clone()
+        b2[0, INDEX["jawOpen"]] = 1.0
+        moved = g.planes(t, s, b2, "long")
+        assert moved.vertices is not first.vertices
+        torch.testing.assert_close(moved.vertices, g.mesh.vertices(s, b2), rtol=0, atol=0)
+        torch.testing.assert_close(moved.vertex_normals(g.faces), vertex_normals(moved.vertices, g.faces))
+        rendered = g.render(moved, cameras(0), quality="preview")["rgb"]
+        g._last_mesh = None  # as a fresh generator
+        again = g.render(g.planes(t, s, b2, "long"), cameras(0), quality="preview")["rgb"]
+    torch.testing.assert_close(rendered, again, rtol=0, atol=0)
+    with torch.enable_grad():  # training and fitting: nothing kept
+        assert g.planes(t, s, b2, "long").vertices is not g.planes(t, s, b2, "long").vertices
+
+
 def test_occupancy_is_the_thresholded_density_dilated_by_one_cell():
     density = torch.rand(2, 12, 12, 12, generator=torch.Generator().manual_seed(0)) ** 8
     got = occupancy_from_density(density, 0.5)
@@ -267,3 +290,36 @@ def test_occupancy_is_the_thresholded_density_dilated_by_one_cell():
         ref[b, max(x - 1, 0) : x + 2, max(y - 1, 0) : y + 2, max(z - 1, 0) : z + 2] = True
     assert 0 < above.sum() < ref.sum() < ref.size
     assert np.array_equal(got.numpy(), ref)
+
+
+def test_a_quality_can_stop_the_super_resolution_early_and_use_a_coarser_occupancy_grid(generator):
+    """The demo preset's preview: the last 2x super-resolution block left out (the smaller image resized to
+    the output), and empty space skipped with its own, coarser grid; the full quality's grid is kept."""
+    import dataclasses
+
+    import torch.nn.functional as F
+
+    from head360.model.config import RenderQuality
+
+    g = generator
+    t, s, b = codes(g)
+    base = RenderQuality(16, 8, 8, True, False, False)
+    with torch.no_grad():
+        planes = g.planes(t, s, b, "long")
+        full = g.render(planes, cameras(30), quality=base)
+        out = g.render(planes, cameras(30), quality=dataclasses.replace(base, superres_blocks=1))
+        half = g.superres(full["raw"], full["features"], planes.style, neural_resolution=16, blocks=1)
+        coarse_out = g.render(planes, cameras(30), quality=dataclasses.replace(base, occupancy_resolution=8))
+        fine, coarse = g.occupancy(planes), g.occupancy(planes, resolution=8)
+    r = g.config.image_resolution
+    assert out["rgb"].shape == full["rgb"].shape == (1, 3, r, r) and half.shape[-1] == r // 2
+    expected = F.interpolate(half, size=(r, r), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(out["rgb"], expected)
+    # a coarser grid only widens each ray's occupied interval: the same picture up to the samples' spacing
+    assert (coarse_out["raw"] - full["raw"]).abs().mean() < 0.02
+    assert coarse.shape == (1, 8, 8, 8) and fine.shape[-1] == g.config.renderer.occupancy_resolution
+    assert g.occupancy(planes) is fine and g.occupancy(planes, resolution=8) is coarse  # both kept
+    cfg = make_config("tiny")
+    cfg.renderer.qualities["preview"] = dataclasses.replace(base, superres_blocks=5)
+    with pytest.raises(Head360Error, match="superres_blocks must be 0..2"):
+        cfg.validate()

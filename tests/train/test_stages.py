@@ -98,7 +98,7 @@ def test_stage2_trains_only_the_hair_planes(chain):
     before, after = _state(copies[1]), _state(copies[2])
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed, "stage 2 changed nothing"
-    assert all(k.startswith(("hair_embedding", "hair_synthesis.")) for k in changed), sorted(changed)[:5]
+    assert all(k.startswith(("hair_embedding", "hair_color.", "hair_synthesis.")) for k in changed), sorted(changed)[:5]
     assert any(k.startswith("hair_synthesis.") for k in changed)
     log = read_log(run)
     started = [e for e in log if e.get("event") == "stage_started" and e["stage"] == 2]

@@ -102,3 +102,45 @@ def test_a_checkpoint_of_another_preset_is_refused(toy_data, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
     code, _, err = _train(["--init", str(tmp_path / "missing.safetensors")], capsys, toy_data, tmp_path / "run")
     assert "not found" in _one_line_error(code, err)
+
+
+def test_a_model_without_the_hair_colour_input_warm_starts_one_with_it(trained, toy_data, tmp_path):
+    """A checkpoint from before hair colour was an input fine-tunes into a run that has it: every weight
+    carries over, the colour weight starts at zero (the run renders as the checkpoint did) and each
+    hairstyle's reference colour is the mean colour the training data shows it in."""
+    import copy
+
+    from head360.data.dataset import HeadDataset
+    from head360.model.checkpoint import load_checkpoint, save_checkpoint
+    from head360.model.generator import Head360Generator
+
+    ckpt = load_checkpoint(trained)
+    cfg = copy.deepcopy(ckpt.generator.config)
+    cfg.hair.color = False
+    old = Head360Generator(cfg, ckpt.generator.mesh)
+    state = {k: v for k, v in ckpt.generator.state_dict().items() if not k.startswith("hair_color")}
+    old.load_state_dict(state)
+    save_checkpoint(tmp_path / "old.safetensors", old, ckpt.subjects, info=ckpt.info)
+
+    trainer = _trainer(toy_data, tmp_path / "run", tmp_path / "old.safetensors")
+    assert trainer.init_report["hair_color"] == "new"
+    g = trainer.model.generator
+    got = g.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in state.items())
+    assert torch.count_nonzero(g.hair_color.weight) == 0
+    ds = HeadDataset(toy_data, hair=True)
+    for style in {r["hairstyle"] for r in ds.records}:
+        colors = [c for r, c in zip(ds.records, ds.hair_colors, strict=True) if r["hairstyle"] == style]
+        np.testing.assert_allclose(g.hair_color_ref[g.hairstyle_index(style)].numpy(), np.mean(colors, 0), atol=1e-3)
+    torch.testing.assert_close(trainer.ema.generator.hair_color_ref, g.hair_color_ref)
+
+
+def test_training_learns_the_hair_colour_input_and_records_each_subjects_colour(trained, toy_data):
+    from head360.model.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(trained)
+    assert torch.count_nonzero(ckpt.generator.hair_color.weight) > 0  # gradients reach the colour input
+    index = json.loads((toy_data / "dataset.json").read_text())
+    colors = {r["subject"]: r["hair_color"] for r in index["images"] if r["hair"]}
+    for s in ckpt.subjects:  # a subject's colour is the one its own hair images show
+        np.testing.assert_allclose(s.hair_color, colors[s.name], atol=1e-4)

@@ -176,7 +176,7 @@ def write_toy_dataset(
                         "path": rel, "subject": s["id"], "expression": expression, "hair": mode == "hair",
                         "hairstyle": s["hairstyle"] if mode == "hair" else "none", "view": view,
                         "yaw_deg": yaw, "pitch_deg": pitch,
-                    })  # fmt: skip
+                    } | ({"hair_color": s["appearance"]["hair"]} if mode == "hair" else {}))  # fmt: skip
     index = {
         "labels": labels,
         "images": images,
