@@ -5,8 +5,9 @@ prints one JSON object.
 
 DIR is the dataset the checkpoint was trained on. Held-out views (the checkpoint's split) of its training
 subjects, with hair, at every expression, are rendered from the subjects' own texture codes at each
-quality: ``full``, ``preview`` as the model's configuration has it, and ``preview`` with every
-super-resolution block (``superres_blocks=0``; the demo preset's preview stops one 2x block early).
+quality: ``full``, ``preview`` as the model's configuration has it, ``preview`` with every
+super-resolution block (``superres_blocks=0``; the demo preset's preview stops one 2x block early), and
+``preview`` with the renderer's occupancy grid (``occupancy_resolution=0``; the demo preview's is 32³).
 Reported per quality: face-region PSNR (pixels the truth labels skin, eyes or mouth interior) and
 whole-image PSNR against the truth, and milliseconds per frame when only the camera moves (planes and
 occupancy grid made once per head, as in the studio). Figures, never assertions.
@@ -59,6 +60,7 @@ def main() -> int:
         "full": g.quality("full"),
         "preview": preview,
         "preview_all_superres_blocks": dataclasses.replace(preview, superres_blocks=0),
+        "preview_renderer_grid": dataclasses.replace(preview, occupancy_resolution=0),
     }
     rows = {name: [] for name in qualities}
     with torch.no_grad():

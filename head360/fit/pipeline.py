@@ -121,17 +121,20 @@ def fit_hair_color(g, texture_code, shape_code, blend_weights, camera, hairstyle
     """The hair colour input (sRGB 0..1) under which the model's hair, rendered from ``camera``, has the
     mean colour of the photo's hair pixels ``photo_hair`` [N, 3] uint8. The input is the hair's albedo
     and a render shows it shaded, so the colour is found by rendering: start from the photo's colour,
-    then scale each channel (linear light) by photo / render a few times."""
+    then scale each channel (linear light) by photo / render, ``iterations`` renders in all; the colour
+    whose render came closest wins (a model that follows its colour input only partly cannot run away
+    to a colour further from the photo's than the photo's own)."""
     import torch
 
     from head360.synth.appearance import linear_to_srgb, srgb_to_linear
 
     target = srgb_to_linear(photo_hair.reshape(-1, 3).astype(np.float64) / 255.0).mean(0)
+    color = np.clip(linear_to_srgb(target), 0.0, 1.0)
+    best, best_error = color, np.inf
     with torch.no_grad():
         bald = g.render(g.planes(texture_code, shape_code, blend_weights, None), camera, quality=quality,
                         skip_empty=False)  # fmt: skip
         bald_rgb = bald["rgb"][0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
-        color = np.clip(linear_to_srgb(target), 0.0, 1.0)
         mask = None
         for _ in range(iterations):
             planes = g.planes(texture_code, shape_code, blend_weights, hairstyle,
@@ -145,9 +148,12 @@ def fit_hair_color(g, texture_code, shape_code, blend_weights, camera, hairstyle
                 if mask.sum() < 16:
                     break
             shown = srgb_to_linear(rgb[mask].astype(np.float64)).mean(0)
+            error = float(np.abs(linear_to_srgb(shown) - linear_to_srgb(target)).sum())
+            if error < best_error:
+                best, best_error = color, error
             gain = np.clip(target / np.maximum(shown, 1e-4), 0.25, 4.0)
             color = np.clip(linear_to_srgb(srgb_to_linear(color) * gain), 0.0, 1.0)
-    return tuple(round(float(c), 4) for c in color)
+    return tuple(round(float(c), 4) for c in best)
 
 
 def hair_coverage(

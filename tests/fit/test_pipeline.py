@@ -99,3 +99,67 @@ def test_hairstyle_choice_given_and_unknown(astronaut, tiny_checkpoint):
         fit_photo(astronaut, tiny_checkpoint, steps=1, config=FitConfig(hairstyle="mohawk"))
     result = fit_photo(astronaut, tiny_checkpoint, steps=1, config=FitConfig(hairstyle="curly"))
     assert result.hairstyle == "curly" and result.hairstyle_method == "given"
+
+
+class _ShadedHair:
+    """A stand-in generator whose hair, seen from any camera, is a patch of the hair colour under a
+    lighting the fit does not know (a gain and a gamma per channel in linear light) on a bald head."""
+
+    gain, gamma = np.array([0.55, 0.7, 0.9]), np.array([1.15, 1.0, 0.9])
+
+    def shown(self, color):
+        lin = ((np.asarray(color, float) + 0.055) / 1.055) ** 2.4
+        return self.gain * lin**self.gamma  # linear light
+
+    def planes(self, t, s, b, hairstyle, hair_color=None):
+        return None if hairstyle is None else np.asarray(hair_color, float)
+
+    def render(self, planes, camera, quality=None, skip_empty=None):
+        import torch
+
+        rgb = torch.full((1, 3, 16, 16), 0.8)
+        alpha = torch.zeros(1, 1, 8, 8)
+        if planes is not None:
+            lin = self.shown(planes)
+            srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+            rgb[:, :, :8] = torch.tensor(srgb, dtype=torch.float32)[None, :, None, None]
+            alpha[:, :, :4] = 1.0
+        return {"rgb": rgb, "alpha": alpha}
+
+
+@pytest.mark.parametrize("truth", [(0.12, 0.10, 0.09), (0.55, 0.25, 0.15), (0.80, 0.78, 0.70)])
+def test_the_fitted_hair_colour_renders_the_photos_hair_colour(truth):
+    """The colour found makes the rendered hair's mean colour the photo's, whatever the lighting."""
+    from head360.fit.pipeline import fit_hair_color
+
+    g = _ShadedHair()
+    lin = g.shown(truth)
+    photo = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    pixels = np.tile(np.round(photo * 255), (50, 1)).astype(np.uint8)
+    found = fit_hair_color(g, None, None, None, None, "short", pixels, None, iterations=8)
+    assert np.abs(np.array(found) - np.array(truth)).max() < 0.02, found
+
+
+def test_a_colour_input_the_model_ignores_leaves_the_photos_own_colour():
+    """A model whose hair does not follow the colour input: the fit keeps the photo's colour instead of
+    running to black or white."""
+    from head360.fit.pipeline import fit_hair_color
+
+    class Deaf(_ShadedHair):
+        def planes(self, t, s, b, hairstyle, hair_color=None):
+            return None if hairstyle is None else np.array([0.9, 0.9, 0.9])
+
+    pixels = np.tile(np.array([[110, 80, 50]], np.uint8), (50, 1))
+    found = fit_hair_color(Deaf(), None, None, None, None, "short", pixels, None, iterations=4)
+    assert np.abs(np.array(found) * 255 - [110, 80, 50]).max() < 2, found
+
+
+def test_a_fit_keeps_the_photos_hair_colour_in_the_subject(fitted, tmp_path):
+    from head360.model.checkpoint import Subject
+
+    result, _ = fitted
+    color = result.subject.hair_color
+    assert result.hairstyle is not None and color is not None and all(0.0 <= c <= 1.0 for c in color)
+    assert result.summary()["hair_color"] == list(color)
+    result.subject.save(tmp_path / "me.h360")
+    assert Subject.load(tmp_path / "me.h360").hair_color == color
