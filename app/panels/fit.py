@@ -140,6 +140,9 @@ class FitPanel(Panel):
             lines.append(f"face PSNR against the photo: {psnr:.1f} dB")
         if getattr(result, "hairstyle_method", None):
             lines.append(f"hairstyle: {subject.hairstyle or 'none'} ({result.hairstyle_method})")
+        if getattr(subject, "hair_color", None) is not None:
+            hex_color = "".join(f"{round(c * 255):02x}" for c in subject.hair_color)
+            lines.append(f"hair colour: #{hex_color} (the photo's, as the model renders it)")
         lines += [f"note: {w}" for w in getattr(result, "warnings", [])]
         dpg.set_value("fit_message", "\n".join(lines))
         front = getattr(result, "images", {}).get("front")

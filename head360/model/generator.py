@@ -157,9 +157,9 @@ class Head360Generator(nn.Module):
         self.superres = SuperResolution(cfg.superres, cfg.decoder.features, tc.style_dim)
         self.refine = RefineNet(cfg.refine) if cfg.refine.enabled else None
         self.screen = ScreenCompositor(cfg.screen, tc.channels, cfg.decoder.features) if cfg.screen.enabled else None
-        # made last: the other modules draw the same initial weights as without it
         if cfg.hair.color:
-            self.hair_color = nn.Linear(3, tc.style_dim, bias=False)
+            with torch.random.fork_rng(devices=[]):  # draws nothing: every other weight starts as without it
+                self.hair_color = nn.Linear(3, tc.style_dim, bias=False)
             nn.init.zeros_(self.hair_color.weight)  # no colour change renders each style as trained
             ref = torch.full((len(cfg.hair.styles), 3), 0.5)
             self.register_buffer("hair_color_ref", ref)  # [S, 3] sRGB: each style's mean training colour
