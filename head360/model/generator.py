@@ -236,6 +236,8 @@ class Head360Generator(nn.Module):
         cp, p = self.config.plane_channels, self.config.planes.resolution
         cache_ok = not self.training and not torch.is_grad_enabled()
         version = (str(self.device), self.hair_embedding._version) + tuple(q._version for q in self.hair_parameters())
+        if self.hair_color is not None:
+            version += (self.hair_color_ref._version,)  # a reference colour set in place remakes the planes
         if any(k[1] != version for k in self._hair_cache):
             self._hair_cache.clear()
         per_key = {}

@@ -119,3 +119,15 @@ def test_subjects_and_checkpoints_keep_the_hair_colour(generator, tmp_path):
     save_file(load_file(str(tmp_path / "s.h360")), str(tmp_path / "bad.h360"), metadata=meta)
     with pytest.raises(Head360Error, match="hair colour that is not three numbers in 0..1"):
         Subject.load(tmp_path / "bad.h360")
+
+
+def test_a_new_reference_colour_remakes_the_cached_hair_planes(generator):
+    g = _learned(generator)
+    t, s, b = codes(g)
+    with torch.no_grad():
+        red_before = g.planes(t, s, b, "long", hair_color=torch.tensor(RED)).hair.clone()
+        own = g.planes(t, s, b, "long").hair.clone()
+        g.hair_color_ref[g.hairstyle_index("long")] = torch.tensor(RED)  # what a training run sets
+        red_after = g.planes(t, s, b, "long", hair_color=torch.tensor(RED)).hair
+    torch.testing.assert_close(red_after, own)  # red is now the style's own colour: not the stale planes
+    assert not torch.allclose(red_before, red_after)
