@@ -101,9 +101,10 @@ def hair_delta_e(a, b) -> float:
     import numpy as np
     from skimage.color import deltaE_ciede2000, rgb2lab
 
+    from head360.synth.appearance import linear_to_srgb, srgb_to_linear
+
     def mean_lab(pixels):
-        lin = ((pixels.astype(np.float64) / 255.0 + 0.055) / 1.055) ** 2.4
-        srgb = 1.055 * lin.mean(0) ** (1 / 2.4) - 0.055
+        srgb = linear_to_srgb(srgb_to_linear(pixels.astype(np.float64) / 255.0).mean(0))
         return rgb2lab(np.clip(srgb, 0, 1)[None, None])[0, 0]
 
     return float(deltaE_ciede2000(mean_lab(a), mean_lab(b)))
